@@ -1,0 +1,11 @@
+// Subcommands of `qc`. Each file NAME_command.cc defines one add_NAME_command(), which adds its
+// subcommand to the root app; the subcommand's callback stores its exit code in *exit_code.
+#pragma once
+
+#include <CLI/CLI.hpp>
+
+namespace qc::cli {
+
+void add_cert_command(CLI::App& root, int* exit_code);
+
+}  // namespace qc::cli
