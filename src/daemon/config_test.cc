@@ -1,0 +1,126 @@
+#include "daemon/config.h"
+
+#include <gtest/gtest.h>
+
+namespace qc::daemon {
+namespace {
+
+constexpr const char* kMinimal = R"(
+[identity]
+ca = "ca.crt"
+cert = "cert.crt"
+key = "key.pem"
+)";
+
+TEST(Config, MinimalUsesDefaultsAndResolvesPaths) {
+  auto c = parse_config(kMinimal, "/etc/qc", "node.toml");
+  ASSERT_TRUE(c) << c.error().to_string();
+  EXPECT_EQ(c->identity.ca, "/etc/qc/ca.crt");
+  EXPECT_EQ(c->identity.key, "/etc/qc/key.pem");
+  EXPECT_EQ(c->identity.suffix, "fuse");
+  EXPECT_EQ(c->listen.port, 7420);
+  EXPECT_EQ(c->listen.address, "::");
+  EXPECT_EQ(c->log_level, "info");
+  EXPECT_EQ(c->data_dir, "/etc/qc");
+  EXPECT_TRUE(c->static_peers.empty());
+}
+
+TEST(Config, FullFile) {
+  auto c = parse_config(R"(
+log_level = "debug"
+name = "alpha"
+data_dir = "/var/lib/qc"
+[identity]
+ca = "/pki/ca.crt"
+cert = "c.crt"
+key = "k.pem"
+suffix = "mesh"
+[listen]
+address = "127.0.0.1"
+port = 9000
+[peers]
+static = ["127.0.0.1:9001", "[::1]:9002", "example.net:7420"]
+[session]
+idle_timeout = 20
+keepalive = 2.5
+)",
+                        "/x", "n.toml");
+  ASSERT_TRUE(c) << c.error().to_string();
+  EXPECT_EQ(c->identity.ca, "/pki/ca.crt");
+  EXPECT_EQ(c->identity.cert, "/x/c.crt");
+  EXPECT_EQ(c->listen.port, 9000);
+  ASSERT_EQ(c->static_peers.size(), 3u);
+  EXPECT_EQ(c->static_peers[1].host, "::1");
+  EXPECT_EQ(c->static_peers[1].port, 9002);
+  EXPECT_EQ(c->static_peers[1].to_string(), "[::1]:9002");
+  EXPECT_EQ(c->static_peers[2].host, "example.net");
+  EXPECT_DOUBLE_EQ(c->session.idle_timeout, 20);
+  EXPECT_DOUBLE_EQ(c->session.keepalive, 2.5);
+  // Round trip through to_toml.
+  auto again = parse_config(to_toml(*c), "/y", "again.toml");
+  ASSERT_TRUE(again) << again.error().to_string();
+  EXPECT_EQ(again->static_peers.size(), 3u);
+  EXPECT_EQ(again->identity.cert, "/x/c.crt");
+  EXPECT_EQ(again->listen.port, 9000);
+  EXPECT_DOUBLE_EQ(again->session.keepalive, 2.5);
+}
+
+// A typo must name the key and the line.
+TEST(Config, TypoNamesKeyAndLine) {
+  auto c = parse_config("[identity]\nca = \"a\"\ncert = \"b\"\nkey = \"c\"\n\n[listen]\nprot = 5\n",
+                        "/", "node.toml");
+  ASSERT_FALSE(c);
+  EXPECT_NE(c.error().message.find("node.toml:7"), std::string::npos) << c.error().message;
+  EXPECT_NE(c.error().message.find("listen.prot"), std::string::npos) << c.error().message;
+  EXPECT_NE(c.error().message.find("address, port"), std::string::npos) << c.error().message;
+}
+
+TEST(Config, WrongTypesAndRanges) {
+  std::string base = std::string(kMinimal);
+  auto bad_port = parse_config(base + "[listen]\nport = 70000\n", "/", "n.toml");
+  ASSERT_FALSE(bad_port);
+  EXPECT_NE(bad_port.error().message.find("n.toml:7: key 'listen.port'"), std::string::npos)
+      << bad_port.error().message;
+  auto str_port = parse_config(base + "[listen]\nport = \"x\"\n", "/", "n.toml");
+  ASSERT_FALSE(str_port);
+  EXPECT_NE(str_port.error().message.find("must be a number"), std::string::npos);
+  auto bad_peer = parse_config(base + "[peers]\nstatic = [\"nohost\"]\n", "/", "n.toml");
+  ASSERT_FALSE(bad_peer);
+  EXPECT_NE(bad_peer.error().message.find("peers.static"), std::string::npos);
+  auto bad_level = parse_config("log_level = \"loud\"\n" + base, "/", "n.toml");
+  ASSERT_FALSE(bad_level);
+  EXPECT_NE(bad_level.error().message.find("n.toml:1"), std::string::npos);
+  auto keepalive = parse_config(base + "[session]\nidle_timeout = 5\nkeepalive = 6\n", "/", "n.toml");
+  ASSERT_FALSE(keepalive);
+  auto not_table = parse_config(base + "listen = 5\n", "/", "n.toml");
+  ASSERT_FALSE(not_table);
+}
+
+TEST(Config, SyntaxErrorHasLineAndColumn) {
+  auto c = parse_config("[identity]\nca = \"a\"\ncert = \n", "/", "n.toml");
+  ASSERT_FALSE(c);
+  EXPECT_NE(c.error().message.find("n.toml:3:"), std::string::npos) << c.error().message;
+}
+
+TEST(Config, MissingIdentity) {
+  auto c = parse_config("log_level = \"info\"\n", "/", "n.toml");
+  ASSERT_FALSE(c);
+  EXPECT_NE(c.error().message.find("[identity]"), std::string::npos);
+  auto nokey = parse_config("[identity]\nca = \"a\"\ncert = \"b\"\n", "/", "n.toml");
+  ASSERT_FALSE(nokey);
+  EXPECT_NE(nokey.error().message.find("'key'"), std::string::npos) << nokey.error().message;
+}
+
+TEST(HostPort, Parse) {
+  EXPECT_TRUE(parse_host_port("1.2.3.4:5"));
+  EXPECT_TRUE(parse_host_port("[fe80::1]:5"));
+  EXPECT_FALSE(parse_host_port("fe80::1:5"));
+  EXPECT_FALSE(parse_host_port("host:"));
+  EXPECT_FALSE(parse_host_port("host:0"));
+  EXPECT_FALSE(parse_host_port("host:65536"));
+  EXPECT_FALSE(parse_host_port(":80"));
+  EXPECT_FALSE(parse_host_port("[::1]80"));
+}
+
+}  // namespace
+}  // namespace qc::daemon
