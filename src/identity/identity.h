@@ -24,7 +24,15 @@
 #include "common/bytes.h"
 #include "common/result.h"
 
+// GnuTLS handle types, for callers that hand keys to GnuTLS themselves.
+struct gnutls_privkey_st;
+struct gnutls_pubkey_st;
+
 namespace qc::identity {
+
+namespace detail {
+struct KeyAccess;  // keys.cc
+}  // namespace detail
 
 constexpr std::size_t kNodeIdSize = 32;
 constexpr std::size_t kPartialIdSize = 10;
@@ -40,7 +48,9 @@ using Ipv6 = std::array<std::uint8_t, 16>;
 
 PartialId partial_of(const NodeId& id);
 std::string text_id(const PartialId& p);
-inline std::string text_id(const NodeId& id) { return text_id(partial_of(id)); }
+inline std::string text_id(const NodeId& id) {
+  return text_id(partial_of(id));
+}
 Ipv6 address_of(const ClusterId& cluster, const PartialId& p);
 // "fdcc:xxxx:xxxx::/48"
 std::string cluster_prefix(const ClusterId& cluster);
@@ -89,6 +99,10 @@ class PublicKey {
   KeyType type() const { return type_; }
   const Bytes& spki_der() const { return spki_; }
   NodeId node_id() const;  // sha256(spki_der)
+  // True once loaded; a default-constructed PublicKey is empty and verifies nothing.
+  bool valid() const { return impl_ != nullptr; }
+  // The imported GnuTLS key (borrowed: valid while this PublicKey or a copy lives); null if empty.
+  gnutls_pubkey_st* gnutls_handle() const;
 
  private:
   struct Impl;
@@ -107,8 +121,13 @@ class PrivateKey {
   Result<Bytes> sign(ByteView data) const;
   PublicKey public_key() const;
   KeyType type() const;
+  // True once generated or loaded; a default-constructed PrivateKey is empty and signs nothing.
+  bool valid() const { return impl_ != nullptr; }
+  // The GnuTLS signing handle (borrowed: valid while this PrivateKey or a copy lives).
+  gnutls_privkey_st* gnutls_handle() const;
 
  private:
+  friend struct detail::KeyAccess;
   struct Impl;
   std::shared_ptr<const Impl> impl_;
 };
@@ -116,13 +135,20 @@ class PrivateKey {
 // ---- certificates ----
 
 struct CertInfo {
-  std::string subject;       // DN
-  std::string issuer;        // DN
-  std::int64_t not_before;   // unix seconds
-  std::int64_t not_after;    // unix seconds
+  std::string subject;      // DN
+  std::string issuer;       // DN
+  std::int64_t not_before;  // unix seconds
+  std::int64_t not_after;   // unix seconds
   bool is_ca = false;
   KeyType key_type = KeyType::kEd25519;
-  NodeId spki_hash{};        // the node id this certificate gives its holder
+  NodeId spki_hash{};  // the node id this certificate gives its holder
+  // Added fields (for `qc cert print` and diagnostics):
+  std::string common_name;             // the subject's CN, empty if none
+  std::string key_algorithm;           // "Ed25519", "ECDSA P-256", or what GnuTLS calls it
+  bool key_supported = false;          // Ed25519 or ECDSA P-256 (key_type is meaningful)
+  bool self_signed = false;            // subject == issuer and the signature verifies
+  std::vector<std::string> dns_names;  // subjectAltName dNSName entries
+  std::string serial;                  // hex
 };
 
 // Parses PEM text holding one or more certificates, in order. kParse on none or garbage.
@@ -133,6 +159,9 @@ Result<CertInfo> cert_info(ByteView cert_der);
 // time `unix_now` (seconds). kVerify with the reason (unknown issuer, bad signature...),
 // kExpired when a certificate is outside its validity.
 Result<void> verify_chain(const std::vector<Bytes>& chain, ByteView ca_der, std::int64_t unix_now);
+
+// Current wall-clock time in unix seconds (for verify_chain's `unix_now`).
+std::int64_t unix_seconds_now();
 
 // ---- the node's own identity ----
 
@@ -175,6 +204,12 @@ class Identity {
   Result<NodeId> verify_peer(const std::vector<Bytes>& chain) const;
 
  private:
+  // from_pem with the names errors use for the three inputs (file paths in load()).
+  static Result<Identity> from_pem_labeled(std::string ca_pem, std::string chain_pem,
+                                           std::string key_pem, const std::string& ca_name,
+                                           const std::string& chain_name,
+                                           const std::string& key_name);
+
   NodeId node_id_{};
   ClusterId cluster_id_{};
   PrivateKey key_;
