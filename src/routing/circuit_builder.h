@@ -1,0 +1,71 @@
+// The CircuitBuilder: keeps `wanted` good circuits to each wanted peer.
+//
+// Policy (docs/routing.md): a build is due at once when a peer is first wanted, then every
+// random 25..40 s (Config::reprobe_min/max) while the peer has fewer established circuits than
+// wanted; at once for every short peer when a neighbour appears on an interface not seen before;
+// and at once (at most every min_rebuild_interval) when the last circuit to a peer goes down.
+// A build tries the route cache first and floods a probe otherwise (the Router does that).
+// Among offered circuits it prefers ones disjoint (no shared relay) from those it holds; a
+// circuit sharing a relay is held for candidate_hold and taken only if still short then.
+// Pure state: no IO, time passed in, randomness injected.
+#pragma once
+
+#include <cstdint>
+#include <vector>
+
+#include "common/clock.h"
+#include "common/result.h"
+#include "routing/config.h"
+#include "routing/crypto.h"
+#include "routing/types.h"
+
+namespace qc::routing {
+
+struct HeldCircuit {
+  CircuitId id = 0;
+  std::vector<PartialId> relays;
+};
+
+struct WantedPeer {
+  PeerPrefix peer;
+  std::uint32_t wanted = 0;
+  Timestamp next_build = 0;  // when the next build is due (if still short)
+  Timestamp last_build = 0;  // when the last build started (0: never)
+  std::uint64_t builds = 0;
+  std::vector<HeldCircuit> circuits;  // established circuits to this peer
+};
+
+class CircuitBuilder {
+ public:
+  enum class Decision { kAccept, kHold, kReject };
+
+  CircuitBuilder(const Config& config, Random& random) : config_(config), random_(random) {}
+
+  // Wants `count` circuits to `peer` (0: the configured default); a build is due at once.
+  Result<void> want(const PeerPrefix& peer, std::uint32_t count, Timestamp now);
+  void unwant(const PeerPrefix& peer);
+  // The wanted entry matching a remote node id, or null.
+  WantedPeer* find(const NodeId& remote);
+  const std::vector<WantedPeer>& peers() const { return peers_; }
+
+  // Should an offered circuit to `remote` over `relays` be taken? `final_offer` is true when
+  // a held candidate's hold ran out. Peers not wanted get kReject (the Router applies its own
+  // limit for unsolicited circuits).
+  Decision consider(const NodeId& remote, const std::vector<PartialId>& relays, bool final_offer);
+  void on_up(const NodeId& remote, CircuitId id, std::vector<PartialId> relays);
+  void on_down(const NodeId& remote, CircuitId id, Timestamp now);
+  // A neighbour session came up on an interface never seen before: short peers build now.
+  void on_new_interface(Timestamp now);
+
+  // Peers whose build is due at `now` and still short; each gets its next random deadline.
+  std::vector<PeerPrefix> due(Timestamp now);
+  Timestamp next_deadline() const;
+
+ private:
+  bool short_of(const WantedPeer& w) const { return w.circuits.size() < w.wanted; }
+  const Config& config_;
+  Random& random_;
+  std::vector<WantedPeer> peers_;
+};
+
+}  // namespace qc::routing
