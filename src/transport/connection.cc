@@ -1,0 +1,870 @@
+#include "transport/connection.h"
+
+#include <gnutls/crypto.h>
+#include <gnutls/gnutls.h>
+#include <gnutls/x509.h>
+#include <ngtcp2/ngtcp2.h>
+#include <ngtcp2/ngtcp2_crypto.h>
+#include <ngtcp2/ngtcp2_crypto_gnutls.h>
+
+#include <algorithm>
+#include <cassert>
+#include <cstdarg>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+
+#include "common/log.h"
+
+namespace qc::transport {
+
+namespace {
+
+constexpr const char* kPriority =
+    "%DISABLE_TLS13_COMPAT_MODE:NORMAL:-VERS-ALL:+VERS-TLS1.3:-CIPHER-ALL:+AES-128-GCM:"
+    "+AES-256-GCM:+CHACHA20-POLY1305:-GROUP-ALL:+GROUP-X25519:+GROUP-SECP256R1";
+constexpr std::size_t kClientInitialDcidLen = 18;
+constexpr std::size_t kMaxBurstPackets = 64;
+constexpr std::size_t kPacketNumberReserve = 2;
+
+std::shared_ptr<spdlog::logger> logger() {
+  static auto l = log::get("transport");
+  return l;
+}
+
+ngtcp2_path to_ngtcp2(const Path& p) {
+  ngtcp2_path np{};
+  np.local.addr = const_cast<ngtcp2_sockaddr*>(p.local.sockaddr_ptr());
+  np.local.addrlen = p.local.size();
+  np.remote.addr = const_cast<ngtcp2_sockaddr*>(p.remote.sockaddr_ptr());
+  np.remote.addrlen = p.remote.size();
+  return np;
+}
+
+Path from_ngtcp2(const ngtcp2_path& p) {
+  return Path{Address(p.local.addr, p.local.addrlen), Address(p.remote.addr, p.remote.addrlen)};
+}
+
+ngtcp2_cc_algo cc_algo(CongestionControl c) {
+  switch (c) {
+    case CongestionControl::kReno:
+      return NGTCP2_CC_ALGO_RENO;
+    case CongestionControl::kCubic:
+      return NGTCP2_CC_ALGO_CUBIC;
+    case CongestionControl::kBbr:
+      return NGTCP2_CC_ALGO_BBR;
+    case CongestionControl::kBbr2:
+      return NGTCP2_CC_ALGO_BBR2;
+  }
+  return NGTCP2_CC_ALGO_CUBIC;
+}
+
+void rand_cb(uint8_t* dest, size_t destlen, const ngtcp2_rand_ctx*) {
+  gnutls_rnd(GNUTLS_RND_RANDOM, dest, destlen);
+}
+
+void log_printf_cb(void*, const char* fmt, ...) {
+  va_list ap;
+  va_start(ap, fmt);
+  std::vfprintf(stderr, fmt, ap);
+  va_end(ap);
+  std::fputc('\n', stderr);
+}
+
+std::string alert_text(std::uint8_t alert) {
+  const char* name = gnutls_alert_get_strname(static_cast<gnutls_alert_description_t>(alert));
+  return "TLS alert " + std::to_string(alert) + " (" + (name ? name : "unknown") + ")";
+}
+
+}  // namespace
+
+const char* datagram_status_name(DatagramStatus s) {
+  switch (s) {
+    case DatagramStatus::kAccepted:
+      return "accepted";
+    case DatagramStatus::kBlocked:
+      return "blocked";
+    case DatagramStatus::kTooBig:
+      return "too big";
+    case DatagramStatus::kUnsupported:
+      return "unsupported";
+    case DatagramStatus::kInvalid:
+      return "invalid";
+  }
+  return "?";
+}
+
+std::string CloseInfo::to_string() const {
+  const char* k = "local";
+  switch (kind) {
+    case Kind::kLocal:
+      k = "closed locally";
+      break;
+    case Kind::kPeer:
+      k = "closed by peer";
+      break;
+    case Kind::kIdleTimeout:
+      k = "idle timeout";
+      break;
+    case Kind::kHandshakeTimeout:
+      k = "handshake timeout";
+      break;
+    case Kind::kTlsRefused:
+      k = "TLS refused";
+      break;
+  }
+  std::string s = std::string(k) + (application ? ", application error " : ", transport error ") +
+                  std::to_string(error_code);
+  if (!reason.empty()) s += ": " + reason;
+  return s;
+}
+
+// ngtcp2 and GnuTLS handles.
+struct Connection::Impl {
+  ngtcp2_conn* conn = nullptr;
+  gnutls_session_t session = nullptr;
+  ngtcp2_crypto_conn_ref conn_ref{};
+  ~Impl() {
+    if (conn != nullptr) ngtcp2_conn_del(conn);
+    if (session != nullptr) gnutls_deinit(session);
+  }
+};
+
+// The C callbacks; each finds its Connection through user_data.
+struct ConnectionCallbacks {
+  static Connection* self(void* ud) { return static_cast<Connection*>(ud); }
+
+  static ngtcp2_conn* get_conn(ngtcp2_crypto_conn_ref* ref) {
+    return self(ref->user_data)->impl_->conn;
+  }
+
+  static int verify(gnutls_session_t session) {
+    auto* ref = static_cast<ngtcp2_crypto_conn_ref*>(gnutls_session_get_ptr(session));
+    return self(ref->user_data)->verify_peer() ? 0 : -1;
+  }
+
+  static int get_new_connection_id(ngtcp2_conn*, ngtcp2_cid* cid, uint8_t* token, size_t cidlen,
+                                   void* ud) {
+    if (gnutls_rnd(GNUTLS_RND_RANDOM, cid->data, cidlen) != 0) return NGTCP2_ERR_CALLBACK_FAILURE;
+    cid->datalen = cidlen;
+    if (gnutls_rnd(GNUTLS_RND_RANDOM, token, NGTCP2_STATELESS_RESET_TOKENLEN) != 0) {
+      return NGTCP2_ERR_CALLBACK_FAILURE;
+    }
+    Connection* c = self(ud);
+    if (c->registry_ != nullptr) c->registry_->on_cid_issued(c->registry_tag_, {cid->data, cidlen});
+    return 0;
+  }
+
+  static int remove_connection_id(ngtcp2_conn*, const ngtcp2_cid* cid, void* ud) {
+    Connection* c = self(ud);
+    if (c->registry_ != nullptr) {
+      c->registry_->on_cid_retired(c->registry_tag_, {cid->data, cid->datalen});
+    }
+    return 0;
+  }
+
+  static int handshake_completed(ngtcp2_conn*, void* ud) {
+    Connection* c = self(ud);
+    c->completed_ = true;
+    // A server's handshake completes only after the client's certificate was verified, and
+    // the server's handshake is confirmed at completion (RFC 9001 4.1.2).
+    if (c->settings_.role == Role::kServer) confirm(c);
+    return 0;
+  }
+
+  static int handshake_confirmed(ngtcp2_conn*, void* ud) {
+    confirm(self(ud));
+    return 0;
+  }
+
+  static void confirm(Connection* c) {
+    if (c->confirmed_ || c->state_ != Connection::State::kHandshake) return;
+    c->confirmed_ = true;
+    c->state_ = Connection::State::kOpen;
+    c->check_path_mtu();
+    if (c->observer_ != nullptr) c->observer_->on_handshake_confirmed(c->peer_);
+  }
+
+  static int recv_stream_data(ngtcp2_conn* conn, uint32_t flags, int64_t stream_id, uint64_t,
+                              const uint8_t* data, size_t datalen, void* ud, void*) {
+    Connection* c = self(ud);
+    bool fin = (flags & NGTCP2_STREAM_DATA_FLAG_FIN) != 0;
+    if (c->observer_ != nullptr && c->state_ != Connection::State::kClosed) {
+      c->observer_->on_stream_data(stream_id, ByteView(data, datalen), fin);
+    }
+    ngtcp2_conn_extend_max_stream_offset(conn, stream_id, datalen);
+    ngtcp2_conn_extend_max_offset(conn, datalen);
+    return 0;
+  }
+
+  static int stream_open(ngtcp2_conn*, int64_t stream_id, void* ud) {
+    Connection* c = self(ud);
+    c->ensure_stream(stream_id);
+    if (c->observer_ != nullptr) c->observer_->on_stream_opened(stream_id);
+    return 0;
+  }
+
+  static int acked_stream_data_offset(ngtcp2_conn*, int64_t stream_id, uint64_t offset,
+                                      uint64_t datalen, void* ud, void*) {
+    Connection* c = self(ud);
+    Connection::Stream* s = c->stream(stream_id);
+    if (s == nullptr) return 0;
+    s->send.ack_to(offset + datalen);
+    if (s->want_writable && s->send.room() >= s->send.limit() / 4) {
+      s->want_writable = false;
+      if (c->observer_ != nullptr) c->observer_->on_stream_writable(stream_id);
+    }
+    return 0;
+  }
+
+  static int extend_max_stream_data(ngtcp2_conn*, int64_t stream_id, uint64_t, void* ud, void*) {
+    Connection* c = self(ud);
+    if (Connection::Stream* s = c->stream(stream_id)) s->blocked = false;
+    return 0;
+  }
+
+  static int stream_close(ngtcp2_conn*, uint32_t, int64_t stream_id, uint64_t app_error_code,
+                          void* ud, void*) {
+    Connection* c = self(ud);
+    auto it = c->streams_.find(stream_id);
+    if (it != c->streams_.end()) {
+      c->active_.erase(std::remove(c->active_.begin(), c->active_.end(), stream_id),
+                       c->active_.end());
+      c->streams_.erase(it);
+    }
+    if (c->observer_ != nullptr) c->observer_->on_stream_closed(stream_id, app_error_code);
+    return 0;
+  }
+
+  static int stream_reset(ngtcp2_conn*, int64_t stream_id, uint64_t, uint64_t app_error_code,
+                          void* ud, void*) {
+    Connection* c = self(ud);
+    if (c->observer_ != nullptr) c->observer_->on_stream_reset(stream_id, app_error_code);
+    return 0;
+  }
+
+  static int stream_stop_sending(ngtcp2_conn*, int64_t stream_id, uint64_t, void* ud, void*) {
+    Connection* c = self(ud);
+    if (Connection::Stream* s = c->stream(stream_id)) s->write_closed = true;
+    return 0;
+  }
+
+  static int extend_max_local_streams_bidi(ngtcp2_conn*, uint64_t, void* ud) {
+    Connection* c = self(ud);
+    if (c->observer_ != nullptr && c->confirmed_) c->observer_->on_streams_available();
+    return 0;
+  }
+
+  static int recv_datagram(ngtcp2_conn*, uint32_t, const uint8_t* data, size_t datalen, void* ud) {
+    Connection* c = self(ud);
+    ++c->counters_.datagrams_received;
+    if (c->observer_ != nullptr && c->state_ != Connection::State::kClosed) {
+      c->observer_->on_datagram(ByteView(data, datalen));
+    }
+    return 0;
+  }
+
+  static int ack_datagram(ngtcp2_conn*, uint64_t id, void* ud) {
+    Connection* c = self(ud);
+    if (c->observer_ != nullptr) c->observer_->on_datagram_acked(id);
+    return 0;
+  }
+
+  static int lost_datagram(ngtcp2_conn*, uint64_t id, void* ud) {
+    Connection* c = self(ud);
+    if (c->observer_ != nullptr) c->observer_->on_datagram_lost(id);
+    return 0;
+  }
+
+  static int path_validation(ngtcp2_conn*, uint32_t, const ngtcp2_path* path,
+                             ngtcp2_path_validation_result res, void*) {
+    logger()->debug("path validation to {}: {}",
+                    Address(path->remote.addr, path->remote.addrlen).to_string(),
+                    res == NGTCP2_PATH_VALIDATION_RESULT_SUCCESS ? "ok" : "failed");
+    return 0;
+  }
+};
+
+Connection::Connection(const ConnectionSettings& settings, ConnectionObserver* observer)
+    : settings_(settings), observer_(observer), impl_(std::make_unique<Impl>()) {
+  dgram_ring_.resize(std::max<std::size_t>(1, settings_.datagram_queue));
+}
+
+Connection::~Connection() = default;
+
+bool Connection::is_client_initial(ByteView packet) {
+  ngtcp2_pkt_hd hd;
+  return ngtcp2_accept(&hd, packet.data(), packet.size()) == 0;
+}
+
+Result<std::unique_ptr<Connection>> Connection::connect(const ConnectionSettings& settings,
+                                                        const Path& path,
+                                                        ConnectionObserver* observer,
+                                                        Timestamp now) {
+  assert(settings.role == Role::kClient);
+  std::unique_ptr<Connection> c(new Connection(settings, observer));
+  QC_TRY(c->create(path, {}, now));
+  return c;
+}
+
+Result<std::unique_ptr<Connection>> Connection::accept(const ConnectionSettings& settings,
+                                                       const Path& path, ByteView first_packet,
+                                                       ConnectionObserver* observer,
+                                                       Timestamp now) {
+  assert(settings.role == Role::kServer);
+  std::unique_ptr<Connection> c(new Connection(settings, observer));
+  QC_TRY(c->create(path, first_packet, now));
+  return c;
+}
+
+Result<void> Connection::init_tls(const std::string& sni) {
+  if (!settings_.tls) return Err(Errc::kInvalidArgument, "no TLS credentials");
+  bool server = settings_.role == Role::kServer;
+  gnutls_session_t& s = impl_->session;
+  unsigned flags = server ? GNUTLS_SERVER : GNUTLS_CLIENT;
+  int rv = gnutls_init(&s, flags);
+  if (rv < 0) return Err(Errc::kCrypto, std::string("gnutls_init: ") + gnutls_strerror(rv));
+  rv = gnutls_priority_set_direct(s, kPriority, nullptr);
+  if (rv < 0) return Err(Errc::kCrypto, std::string("priority: ") + gnutls_strerror(rv));
+  rv = server ? ngtcp2_crypto_gnutls_configure_server_session(s)
+              : ngtcp2_crypto_gnutls_configure_client_session(s);
+  if (rv != 0) return Err(Errc::kCrypto, "ngtcp2_crypto_gnutls_configure_session failed");
+  impl_->conn_ref.get_conn = &ConnectionCallbacks::get_conn;
+  impl_->conn_ref.user_data = this;
+  gnutls_session_set_ptr(s, &impl_->conn_ref);
+  rv = gnutls_credentials_set(s, GNUTLS_CRD_CERTIFICATE, settings_.tls->credentials());
+  if (rv < 0) return Err(Errc::kCrypto, std::string("credentials: ") + gnutls_strerror(rv));
+  gnutls_datum_t alpn{reinterpret_cast<unsigned char*>(settings_.alpn.data()),
+                      static_cast<unsigned>(settings_.alpn.size())};
+  gnutls_alpn_set_protocols(s, &alpn, 1, GNUTLS_ALPN_MANDATORY);
+  gnutls_session_set_verify_function(s, &ConnectionCallbacks::verify);
+  if (server) {
+    gnutls_certificate_server_set_request(s, GNUTLS_CERT_REQUIRE);
+    // Do not advertise our CA: a client with a foreign chain still sends it, so the refusal
+    // names the real reason (unknown issuer) instead of "certificate required".
+    gnutls_certificate_send_x509_rdn_sequence(s, 1);
+  } else if (!sni.empty()) {
+    gnutls_server_name_set(s, GNUTLS_NAME_DNS, sni.data(), sni.size());
+  }
+  return Ok();
+}
+
+Result<void> Connection::create(const Path& path, ByteView first_packet, Timestamp now) {
+  bool server = settings_.role == Role::kServer;
+  QC_TRY(init_tls(settings_.sni));
+
+  ngtcp2_settings st;
+  ngtcp2_settings_default(&st);
+  st.initial_ts = now;
+  st.cc_algo = cc_algo(settings_.cc);
+  st.max_tx_udp_payload_size = settings_.max_tx_udp_payload_size;
+  st.no_tx_udp_payload_size_shaping = settings_.payload_shaping ? 0 : 1;
+  st.no_pmtud = settings_.pmtud ? 0 : 1;
+  st.handshake_timeout = settings_.handshake_timeout;
+  st.max_window = settings_.max_window;
+  st.max_stream_window = settings_.max_stream_window;
+  if (std::getenv("QC_NGTCP2_LOG") != nullptr) st.log_printf = log_printf_cb;
+
+  ngtcp2_transport_params tp;
+  ngtcp2_transport_params_default(&tp);
+  tp.initial_max_data = settings_.initial_max_data;
+  tp.initial_max_stream_data_bidi_local = settings_.initial_max_stream_data;
+  tp.initial_max_stream_data_bidi_remote = settings_.initial_max_stream_data;
+  tp.initial_max_stream_data_uni = settings_.initial_max_stream_data;
+  tp.initial_max_streams_bidi = settings_.max_streams_bidi;
+  tp.initial_max_streams_uni = settings_.max_streams_uni;
+  tp.max_idle_timeout = settings_.idle_timeout;
+  tp.max_datagram_frame_size = settings_.max_datagram_frame_size;
+  tp.active_connection_id_limit = 4;
+
+  ngtcp2_callbacks cb{};
+  if (server) {
+    cb.recv_client_initial = ngtcp2_crypto_recv_client_initial_cb;
+  } else {
+    cb.client_initial = ngtcp2_crypto_client_initial_cb;
+    cb.recv_retry = ngtcp2_crypto_recv_retry_cb;
+  }
+  cb.recv_crypto_data = ngtcp2_crypto_recv_crypto_data_cb;
+  cb.encrypt = ngtcp2_crypto_encrypt_cb;
+  cb.decrypt = ngtcp2_crypto_decrypt_cb;
+  cb.hp_mask = ngtcp2_crypto_hp_mask_cb;
+  cb.update_key = ngtcp2_crypto_update_key_cb;
+  cb.delete_crypto_aead_ctx = ngtcp2_crypto_delete_crypto_aead_ctx_cb;
+  cb.delete_crypto_cipher_ctx = ngtcp2_crypto_delete_crypto_cipher_ctx_cb;
+  cb.get_path_challenge_data = ngtcp2_crypto_get_path_challenge_data_cb;
+  cb.version_negotiation = ngtcp2_crypto_version_negotiation_cb;
+  cb.rand = rand_cb;
+  cb.get_new_connection_id = &ConnectionCallbacks::get_new_connection_id;
+  cb.remove_connection_id = &ConnectionCallbacks::remove_connection_id;
+  cb.handshake_completed = &ConnectionCallbacks::handshake_completed;
+  cb.handshake_confirmed = &ConnectionCallbacks::handshake_confirmed;
+  cb.recv_stream_data = &ConnectionCallbacks::recv_stream_data;
+  cb.stream_open = &ConnectionCallbacks::stream_open;
+  cb.acked_stream_data_offset = &ConnectionCallbacks::acked_stream_data_offset;
+  cb.extend_max_stream_data = &ConnectionCallbacks::extend_max_stream_data;
+  cb.stream_close = &ConnectionCallbacks::stream_close;
+  cb.stream_reset = &ConnectionCallbacks::stream_reset;
+  cb.stream_stop_sending = &ConnectionCallbacks::stream_stop_sending;
+  cb.extend_max_local_streams_bidi = &ConnectionCallbacks::extend_max_local_streams_bidi;
+  cb.recv_datagram = &ConnectionCallbacks::recv_datagram;
+  cb.ack_datagram = &ConnectionCallbacks::ack_datagram;
+  cb.lost_datagram = &ConnectionCallbacks::lost_datagram;
+  cb.path_validation = &ConnectionCallbacks::path_validation;
+
+  ngtcp2_path np = to_ngtcp2(path);
+  ngtcp2_cid scid;
+  scid.datalen = settings_.cid_length;
+  gnutls_rnd(GNUTLS_RND_RANDOM, scid.data, scid.datalen);
+  int rv;
+  if (server) {
+    ngtcp2_pkt_hd hd;
+    if (ngtcp2_accept(&hd, first_packet.data(), first_packet.size()) != 0) {
+      return Err(Errc::kProtocol, "not a client Initial packet");
+    }
+    tp.original_dcid = hd.dcid;
+    tp.stateless_reset_token_present = 1;
+    gnutls_rnd(GNUTLS_RND_RANDOM, tp.stateless_reset_token, NGTCP2_STATELESS_RESET_TOKENLEN);
+    original_dcid_.assign(hd.dcid.data, hd.dcid.data + hd.dcid.datalen);
+    rv = ngtcp2_conn_server_new(&impl_->conn, &hd.scid, &scid, &np, hd.version, &cb, &st, &tp,
+                                nullptr, this);
+  } else {
+    ngtcp2_cid dcid;
+    dcid.datalen = kClientInitialDcidLen;
+    gnutls_rnd(GNUTLS_RND_RANDOM, dcid.data, dcid.datalen);
+    rv = ngtcp2_conn_client_new(&impl_->conn, &dcid, &scid, &np, NGTCP2_PROTO_VER_V1, &cb, &st, &tp,
+                                nullptr, this);
+  }
+  if (rv != 0) return Err(Errc::kInternal, std::string("ngtcp2_conn_new: ") + ngtcp2_strerror(rv));
+  ngtcp2_conn_set_tls_native_handle(impl_->conn, impl_->session);
+  if (settings_.keep_alive > 0)
+    ngtcp2_conn_set_keep_alive_timeout(impl_->conn, settings_.keep_alive);
+  return Ok();
+}
+
+bool Connection::verify_peer() {
+  gnutls_session_t s = impl_->session;
+  std::string remote = path().remote.to_string();
+  unsigned ncerts = 0;
+  const gnutls_datum_t* certs = gnutls_certificate_get_peers(s, &ncerts);
+  if (certs == nullptr || ncerts == 0) {
+    refusal_ = "peer presented no certificate";
+  } else {
+    unsigned status = 0;
+    int rv = gnutls_certificate_verify_peers3(s, nullptr, &status);
+    if (rv < 0) {
+      refusal_ = std::string("certificate check failed: ") + gnutls_strerror(rv);
+    } else if (status != 0) {
+      gnutls_datum_t out{};
+      gnutls_certificate_verification_status_print(status, GNUTLS_CRT_X509, &out, 0);
+      refusal_ = std::string("certificate chain does not verify to our CA: ") +
+                 (out.data ? reinterpret_cast<const char*>(out.data) : "unknown reason");
+      gnutls_free(out.data);
+    } else {
+      auto id = identity::node_id_of_cert_der(ByteView(certs[0].data, certs[0].size));
+      if (!id) {
+        refusal_ = "cannot compute the peer's node id: " + id.error().message;
+      } else if (settings_.expected_peer && *settings_.expected_peer != *id) {
+        refusal_ = "peer is " + identity::text_id(*id) + ", expected " +
+                   identity::text_id(*settings_.expected_peer);
+      } else {
+        peer_.node_id = *id;
+        peer_.chain_der.clear();
+        for (unsigned i = 0; i < ncerts; ++i) {
+          peer_.chain_der.emplace_back(certs[i].data, certs[i].data + certs[i].size);
+        }
+        logger()->debug("peer {} verified as {}", remote, identity::text_id(peer_.node_id));
+        return true;
+      }
+    }
+  }
+  logger()->warn("refused peer {}: {}", remote, refusal_);
+  return false;
+}
+
+void Connection::set_cid_registry(ConnectionIdRegistry* registry, std::uint64_t tag) {
+  registry_ = registry;
+  registry_tag_ = tag;
+}
+
+std::vector<Bytes> Connection::local_cids() const {
+  std::vector<Bytes> out;
+  std::size_t n = ngtcp2_conn_get_num_scid(impl_->conn);
+  std::vector<ngtcp2_cid> cids(n);
+  n = ngtcp2_conn_get_scid(impl_->conn, cids.data());
+  for (std::size_t i = 0; i < n; ++i)
+    out.emplace_back(cids[i].data, cids[i].data + cids[i].datalen);
+  if (!original_dcid_.empty()) out.push_back(original_dcid_);
+  return out;
+}
+
+Path Connection::path() const {
+  return from_ngtcp2(*ngtcp2_conn_get_path(impl_->conn));
+}
+
+Result<void> Connection::read_packet(const Path& path, ByteView packet, std::uint8_t ecn,
+                                     Timestamp now) {
+  if (state_ == State::kClosed) return Err(Errc::kClosed, "connection closed");
+  if (state_ == State::kClosePending) return Ok();
+  ngtcp2_path np = to_ngtcp2(path);
+  ngtcp2_pkt_info pi{};
+  pi.ecn = ecn;
+  ++counters_.packets_received;
+  int rv = ngtcp2_conn_read_pkt(impl_->conn, &np, &pi, packet.data(), packet.size(), now);
+  if (rv == 0) return Ok();
+  fail(rv, now);
+  return Err(Errc::kProtocol, ngtcp2_strerror(rv));
+}
+
+void Connection::fail(int rv, Timestamp /*now*/) {
+  if (state_ == State::kClosed) return;
+  std::string remote = path().remote.to_string();
+  if (rv == NGTCP2_ERR_DRAINING || rv == NGTCP2_ERR_CLOSING) {
+    ngtcp2_connection_close_error ce;
+    ngtcp2_conn_get_connection_close_error(impl_->conn, &ce);
+    CloseInfo info;
+    info.kind = CloseInfo::Kind::kPeer;
+    info.application = ce.type == NGTCP2_CONNECTION_CLOSE_ERROR_CODE_TYPE_APPLICATION;
+    info.error_code = ce.error_code;
+    if (ce.reason != nullptr)
+      info.reason.assign(reinterpret_cast<const char*>(ce.reason), ce.reasonlen);
+    if (!info.application && ce.error_code >= NGTCP2_CRYPTO_ERROR && ce.error_code < 0x200) {
+      info.kind = CloseInfo::Kind::kTlsRefused;
+      std::string alert = alert_text(static_cast<std::uint8_t>(ce.error_code & 0xff));
+      info.reason = info.reason.empty() ? alert : alert + ": " + info.reason;
+      logger()->warn("peer {} refused the handshake: {}", remote, info.reason);
+    }
+    finish(info);
+    return;
+  }
+  if (rv == NGTCP2_ERR_DROP_CONN) {
+    finish(CloseInfo{CloseInfo::Kind::kLocal, false, 0, "dropped"});
+    return;
+  }
+  // A local error: send CONNECTION_CLOSE at the next write_packets().
+  close_is_transport_ = true;
+  close_code_ = 0;
+  if (rv == NGTCP2_ERR_CRYPTO) {
+    close_tls_alert_ = ngtcp2_conn_get_tls_alert(impl_->conn);
+    close_reason_ = refusal_;  // the alert itself says the rest
+    if (refusal_.empty()) {
+      logger()->warn("handshake with {} failed: {}", remote, alert_text(close_tls_alert_));
+    }
+  } else {
+    close_tls_alert_ = 0;
+    close_code_ = static_cast<std::uint64_t>(static_cast<std::int64_t>(rv));
+    close_reason_ = ngtcp2_strerror(rv);
+    logger()->warn("connection to {} failed: {}", remote, close_reason_);
+  }
+  state_ = State::kClosePending;
+  if (rv == NGTCP2_ERR_CRYPTO) {
+    std::string alert = alert_text(close_tls_alert_);
+    close_info_ = CloseInfo{CloseInfo::Kind::kTlsRefused, false, 0x100u + close_tls_alert_,
+                            refusal_.empty() ? alert : alert + ": " + refusal_};
+  } else {
+    close_info_ = CloseInfo{CloseInfo::Kind::kLocal, false, 0, close_reason_};
+  }
+}
+
+void Connection::close(std::uint64_t app_error_code, std::string_view reason) {
+  if (state_ == State::kClosed || state_ == State::kClosePending) return;
+  close_is_transport_ = false;
+  close_code_ = app_error_code;
+  close_reason_ = std::string(reason.substr(0, 512));
+  close_info_ = CloseInfo{CloseInfo::Kind::kLocal, true, app_error_code, close_reason_};
+  state_ = State::kClosePending;
+}
+
+void Connection::write_close(Timestamp now, PacketSink& sink) {
+  ngtcp2_connection_close_error ccerr;
+  ngtcp2_connection_close_error_default(&ccerr);
+  auto* reason = reinterpret_cast<const uint8_t*>(close_reason_.data());
+  if (!close_is_transport_) {
+    ngtcp2_connection_close_error_set_application_error(&ccerr, close_code_, reason,
+                                                        close_reason_.size());
+  } else if (close_tls_alert_ != 0) {
+    ngtcp2_connection_close_error_set_transport_error_tls_alert(&ccerr, close_tls_alert_, reason,
+                                                                close_reason_.size());
+  } else {
+    ngtcp2_connection_close_error_set_transport_error_liberr(
+        &ccerr, static_cast<int>(static_cast<std::int64_t>(close_code_)), reason,
+        close_reason_.size());
+  }
+  ngtcp2_path_storage ps;
+  ngtcp2_path_storage_zero(&ps);
+  ngtcp2_pkt_info pi{};
+  std::size_t max = std::max<std::size_t>(1200, path_max_udp_payload());
+  std::span<std::uint8_t> buf = sink.buffer(max);
+  ngtcp2_ssize n =
+      ngtcp2_conn_write_connection_close(impl_->conn, &ps.path, &pi, buf.data(), max, &ccerr, now);
+  if (n > 0) sink.commit(from_ngtcp2(ps.path), static_cast<std::size_t>(n), pi.ecn);
+  finish(close_info_);
+}
+
+void Connection::finish(const CloseInfo& info) {
+  if (state_ == State::kClosed) return;
+  state_ = State::kClosed;
+  close_info_ = info;
+  if (observer_ != nullptr) observer_->on_closed(info);
+}
+
+Timestamp Connection::expiry() const {
+  if (state_ == State::kClosed) return kNever;
+  if (state_ == State::kClosePending) return 0;
+  return ngtcp2_conn_get_expiry(impl_->conn);
+}
+
+void Connection::handle_expiry(Timestamp now) {
+  if (state_ == State::kClosed || state_ == State::kClosePending) return;
+  int rv = ngtcp2_conn_handle_expiry(impl_->conn, now);
+  if (rv == 0) return;
+  if (rv == NGTCP2_ERR_IDLE_CLOSE) {
+    logger()->debug("connection to {} idle for too long", path().remote.to_string());
+    finish(CloseInfo{CloseInfo::Kind::kIdleTimeout, false, 0, "idle timeout"});
+    return;
+  }
+  if (rv == NGTCP2_ERR_HANDSHAKE_TIMEOUT) {
+    logger()->info("handshake with {} timed out", path().remote.to_string());
+    finish(CloseInfo{CloseInfo::Kind::kHandshakeTimeout, false, 0, "handshake timeout"});
+    return;
+  }
+  fail(rv, now);
+}
+
+bool Connection::wants_write() const {
+  if (state_ == State::kClosePending) return true;
+  return state_ != State::kClosed && (dgram_count_ > 0 || !active_.empty());
+}
+
+std::size_t Connection::path_max_udp_payload() const {
+  return ngtcp2_conn_get_path_max_tx_udp_payload_size(impl_->conn);
+}
+
+std::size_t Connection::datagram_room() const {
+  if (!completed_ || state_ == State::kClosed) return 0;
+  const ngtcp2_transport_params* rp = ngtcp2_conn_get_remote_transport_params(impl_->conn);
+  if (rp == nullptr || rp->max_datagram_frame_size == 0) return 0;
+  std::size_t overhead = 20 + ngtcp2_conn_get_dcid(impl_->conn)->datalen + kPacketNumberReserve;
+  std::size_t path_max = path_max_udp_payload();
+  std::size_t room = path_max > overhead ? path_max - overhead : 0;
+  // The frame limit counts the frame type (1) and the length varint (up to 4 here).
+  std::uint64_t frame_cap = rp->max_datagram_frame_size > 5 ? rp->max_datagram_frame_size - 5 : 0;
+  return static_cast<std::size_t>(std::min<std::uint64_t>(room, frame_cap));
+}
+
+void Connection::check_path_mtu() {
+  std::size_t now_max = path_max_udp_payload();
+  if (now_max == last_path_max_) return;
+  last_path_max_ = now_max;
+  if (observer_ != nullptr && confirmed_) observer_->on_path_mtu_changed(now_max, datagram_room());
+}
+
+Connection::Stream* Connection::stream(std::int64_t id) {
+  auto it = streams_.find(id);
+  return it == streams_.end() ? nullptr : &it->second;
+}
+
+Connection::Stream& Connection::ensure_stream(std::int64_t id) {
+  auto it = streams_.find(id);
+  if (it == streams_.end()) it = streams_.emplace(id, Stream(settings_.stream_send_buffer)).first;
+  return it->second;
+}
+
+void Connection::activate(std::int64_t id, Stream& s) {
+  if (s.active) return;
+  s.active = true;
+  active_.push_back(id);
+}
+
+Result<std::int64_t> Connection::open_bidi_stream() {
+  if (state_ != State::kOpen) return Err(Errc::kClosed, "connection not open");
+  std::int64_t id = -1;
+  int rv = ngtcp2_conn_open_bidi_stream(impl_->conn, &id, nullptr);
+  if (rv == NGTCP2_ERR_STREAM_ID_BLOCKED) return Err(Errc::kLimit, "peer's stream limit reached");
+  if (rv != 0) return Err(Errc::kInternal, std::string("open stream: ") + ngtcp2_strerror(rv));
+  ensure_stream(id);
+  return id;
+}
+
+Result<std::size_t> Connection::write_stream(std::int64_t id, ByteView data, bool fin) {
+  if (state_ != State::kOpen) return Err(Errc::kClosed, "connection not open");
+  Stream* s = stream(id);
+  if (s == nullptr) return Err(Errc::kInvalidArgument, "unknown stream " + std::to_string(id));
+  if (s->fin_requested || s->write_closed) {
+    return Err(Errc::kInvalidArgument, "stream " + std::to_string(id) + " is finished");
+  }
+  std::size_t taken = s->send.append(data);
+  if (taken < data.size()) {
+    s->want_writable = true;
+  } else if (fin) {
+    s->fin_requested = true;
+  }
+  if (taken > 0 || s->fin_requested) activate(id, *s);
+  return taken;
+}
+
+Result<void> Connection::reset_stream(std::int64_t id, std::uint64_t code) {
+  if (state_ != State::kOpen) return Err(Errc::kClosed, "connection not open");
+  int rv = ngtcp2_conn_shutdown_stream(impl_->conn, id, code);
+  if (rv != 0) return Err(Errc::kInvalidArgument, std::string("reset: ") + ngtcp2_strerror(rv));
+  if (Stream* s = stream(id)) s->write_closed = true;
+  return Ok();
+}
+
+SendDatagramResult Connection::send_datagram(ByteView data) {
+  if (state_ != State::kOpen || data.empty()) return {DatagramStatus::kInvalid};
+  std::size_t room = datagram_room();
+  if (room == 0) return {DatagramStatus::kUnsupported};
+  if (data.size() > room) return {DatagramStatus::kTooBig};
+  if (dgram_count_ == dgram_ring_.size()) {
+    dgram_want_writable_ = true;
+    return {DatagramStatus::kBlocked};
+  }
+  DatagramSlot& slot = dgram_ring_[(dgram_head_ + dgram_count_) % dgram_ring_.size()];
+  slot.data.assign(data.begin(), data.end());
+  slot.id = next_dgram_id_++;
+  ++dgram_count_;
+  return {DatagramStatus::kAccepted, slot.id};
+}
+
+long Connection::write_one(std::uint8_t* dst, std::size_t dstlen, void* path_storage, void* pinfo,
+                           Timestamp now) {
+  auto* ps = static_cast<ngtcp2_path_storage*>(path_storage);
+  auto* pi = static_cast<ngtcp2_pkt_info*>(pinfo);
+  ngtcp2_conn* conn = impl_->conn;
+  // 1. DATAGRAMs first: they carry other nodes' traffic (circuits) and must not queue.
+  while (confirmed_ && dgram_count_ > 0) {
+    DatagramSlot& d = dgram_ring_[dgram_head_];
+    auto pop = [&] {
+      dgram_head_ = (dgram_head_ + 1) % dgram_ring_.size();
+      --dgram_count_;
+      if (dgram_want_writable_ && dgram_count_ <= dgram_ring_.size() / 2) {
+        dgram_want_writable_ = false;
+        if (observer_ != nullptr) observer_->on_datagrams_writable();
+      }
+    };
+    if (d.data.size() > datagram_room()) {  // the path shrank (migration) after queueing
+      ++counters_.datagrams_dropped;
+      std::uint64_t id = d.id;
+      pop();
+      if (observer_ != nullptr) observer_->on_datagram_lost(id);
+      continue;
+    }
+    int accepted = 0;
+    ngtcp2_vec v{d.data.data(), d.data.size()};
+    std::uint32_t flags = d.data.size() < dstlen / 2 ? NGTCP2_WRITE_DATAGRAM_FLAG_MORE : 0;
+    ngtcp2_ssize nw = ngtcp2_conn_writev_datagram(conn, &ps->path, pi, dst, dstlen, &accepted,
+                                                  flags, d.id, &v, 1, now);
+    if (accepted) {
+      ++counters_.datagrams_sent;
+      pop();
+    }
+    if (nw == NGTCP2_ERR_WRITE_MORE) continue;
+    if (nw == NGTCP2_ERR_INVALID_ARGUMENT || nw == NGTCP2_ERR_INVALID_STATE) {
+      ++counters_.datagrams_dropped;
+      std::uint64_t id = d.id;
+      pop();
+      if (observer_ != nullptr) observer_->on_datagram_lost(id);
+      continue;
+    }
+    if (nw != 0 || accepted) return nw;
+    // Nothing written and not accepted: congestion-limited. Streams cannot go either.
+    return 0;
+  }
+  // 2. Streams, round robin.
+  std::size_t tried = 0;
+  while (confirmed_ && !active_.empty() && tried < active_.size()) {
+    if (rr_ >= active_.size()) rr_ = 0;
+    std::int64_t id = active_[rr_];
+    Stream* s = stream(id);
+    if (s == nullptr || s->write_closed ||
+        (s->send.unsent_bytes() == 0 && (!s->fin_requested || s->fin_sent))) {
+      if (s != nullptr) s->active = false;
+      active_.erase(active_.begin() + static_cast<std::ptrdiff_t>(rr_));
+      continue;
+    }
+    if (s->blocked) {
+      ++rr_;
+      ++tried;
+      continue;
+    }
+    std::span<const std::uint8_t> spans[2];
+    std::size_t n = s->send.unsent(spans);
+    ngtcp2_vec vecs[2];
+    for (std::size_t i = 0; i < n; ++i) {
+      vecs[i].base = const_cast<std::uint8_t*>(spans[i].data());
+      vecs[i].len = spans[i].size();
+    }
+    std::uint32_t flags = NGTCP2_WRITE_STREAM_FLAG_MORE;
+    if (s->fin_requested) flags |= NGTCP2_WRITE_STREAM_FLAG_FIN;
+    ngtcp2_ssize ndata = -1;
+    ngtcp2_ssize nw = ngtcp2_conn_writev_stream(conn, &ps->path, pi, dst, dstlen, &ndata, flags, id,
+                                                n > 0 ? vecs : nullptr, n, now);
+    if (ndata >= 0) {
+      s->send.mark_sent(static_cast<std::size_t>(ndata));
+      if (s->fin_requested && s->send.unsent_bytes() == 0) s->fin_sent = true;
+    }
+    if (nw == NGTCP2_ERR_WRITE_MORE) continue;
+    if (nw == NGTCP2_ERR_STREAM_DATA_BLOCKED) {
+      s->blocked = true;
+      ++rr_;
+      ++tried;
+      continue;
+    }
+    if (nw == NGTCP2_ERR_STREAM_SHUT_WR || nw == NGTCP2_ERR_STREAM_NOT_FOUND) {
+      s->write_closed = true;
+      continue;
+    }
+    if (nw > 0) ++rr_;  // rotate between streams packet by packet
+    return nw;
+  }
+  // 3. Everything else (ACKs, handshake, retransmissions, PINGs) and the end of a WRITE_MORE.
+  return ngtcp2_conn_write_pkt(conn, &ps->path, pi, dst, dstlen, now);
+}
+
+void Connection::write_packets(Timestamp now, PacketSink& sink) {
+  if (state_ == State::kClosed) return;
+  if (state_ == State::kClosePending) {
+    write_close(now, sink);
+    return;
+  }
+  check_path_mtu();
+  std::size_t path_max = path_max_udp_payload();
+  std::size_t max_payload =
+      std::max(path_max, ngtcp2_conn_get_max_tx_udp_payload_size(impl_->conn));
+  std::size_t quantum = ngtcp2_conn_get_send_quantum(impl_->conn);
+  std::size_t max_pkts =
+      std::clamp<std::size_t>(quantum / std::max<std::size_t>(path_max, 1), 1, kMaxBurstPackets);
+  ngtcp2_path_storage ps;
+  ngtcp2_path_storage_zero(&ps);
+  ngtcp2_pkt_info pi{};
+  for (std::size_t npkts = 0; npkts < max_pkts;) {
+    std::span<std::uint8_t> buf = sink.buffer(max_payload);
+    long nw = write_one(buf.data(), path_max, &ps, &pi, now);
+    if (nw < 0) {
+      fail(static_cast<int>(nw), now);
+      if (state_ == State::kClosePending) write_close(now, sink);
+      return;
+    }
+    if (nw == 0) break;
+    sink.commit(from_ngtcp2(ps.path), static_cast<std::size_t>(nw), pi.ecn);
+    ++counters_.packets_sent;
+    ++npkts;
+    if (state_ == State::kClosed) return;
+  }
+  // Pacing starts once the handshake is done: pacing the handshake at the default initial RTT
+  // (333 ms) costs ~20 ms per connection (nested-quic.md section 6.1).
+  if (completed_) ngtcp2_conn_update_pkt_tx_time(impl_->conn, now);
+}
+
+ConnectionStats Connection::stats() const {
+  ConnectionStats s = counters_;
+  ngtcp2_conn_stat cs;
+  ngtcp2_conn_get_conn_stat(impl_->conn, &cs);
+  s.smoothed_rtt = cs.smoothed_rtt;
+  s.min_rtt = cs.min_rtt;
+  s.cwnd = cs.cwnd;
+  s.bytes_in_flight = cs.bytes_in_flight;
+  return s;
+}
+
+}  // namespace qc::transport

@@ -1,0 +1,361 @@
+// Two in-memory Connections, packets passed by the test, virtual time (no sockets, no sleeps).
+#include "transport/connection.h"
+
+#include <gtest/gtest.h>
+#include <spdlog/sinks/ringbuffer_sink.h>
+
+#include <algorithm>
+#include <deque>
+#include <map>
+#include <optional>
+
+#include "common/log.h"
+#include "transport/test_pki.h"
+
+namespace qc::transport {
+namespace {
+
+using testing::TestNode;
+
+class Recorder : public ConnectionObserver {
+ public:
+  void on_handshake_confirmed(const PeerInfo& p) override {
+    confirmed = true;
+    peer = p;
+  }
+  void on_stream_data(std::int64_t id, ByteView data, bool fin) override {
+    received[id] += data.size();
+    if (keep_data) kept[id].insert(kept[id].end(), data.begin(), data.end());
+    if (fin) fins[id] = true;
+    if (!opened.count(id)) opened[id] = true;
+  }
+  void on_stream_writable(std::int64_t id) override {
+    if (writable) writable(id);
+  }
+  void on_datagram(ByteView data) override { datagrams.emplace_back(data.begin(), data.end()); }
+  void on_datagram_acked(std::uint64_t) override { ++acked; }
+  void on_datagram_lost(std::uint64_t) override { ++lost; }
+  void on_closed(const CloseInfo& info) override { closed = info; }
+
+  bool confirmed = false;
+  PeerInfo peer;
+  bool keep_data = false;
+  std::map<std::int64_t, std::uint64_t> received;
+  std::map<std::int64_t, Bytes> kept;
+  std::map<std::int64_t, bool> fins, opened;
+  std::vector<Bytes> datagrams;
+  int acked = 0, lost = 0;
+  std::optional<CloseInfo> closed;
+  std::function<void(std::int64_t)> writable;
+};
+
+class QueueSink : public PacketSink {
+ public:
+  std::span<std::uint8_t> buffer(std::size_t max_len) override {
+    buf_.resize(std::max(buf_.size(), max_len));
+    return buf_;
+  }
+  void commit(const Path&, std::size_t len, std::uint8_t) override {
+    out.emplace_back(buf_.begin(), buf_.begin() + static_cast<std::ptrdiff_t>(len));
+  }
+  std::vector<Bytes> out;
+
+ private:
+  Bytes buf_;
+};
+
+// A client and a server joined by a link of fixed one-way delay, in virtual time.
+class Pair {
+ public:
+  Pair(const TestNode& client_node, const TestNode& server_node,
+       std::optional<identity::NodeId> expected = std::nullopt, Duration delay = kMillisecond) {
+    delay_ = delay;
+    client_addr_ = *Address::parse("127.0.0.1", 40000);
+    server_addr_ = *Address::parse("127.0.0.1", 40001);
+    auto ctls = TlsContext::create(client_node.creds);
+    auto stls = TlsContext::create(server_node.creds);
+    if (!ctls || !stls) {
+      ADD_FAILURE() << "tls context: " << (!ctls ? ctls.error() : stls.error()).to_string();
+      return;
+    }
+    cs_.role = Role::kClient;
+    cs_.tls = *ctls;
+    cs_.expected_peer = expected;
+    ss_.role = Role::kServer;
+    ss_.tls = *stls;
+    auto c = Connection::connect(cs_, Path{client_addr_, server_addr_}, &client_obs, now_);
+    EXPECT_TRUE(c) << c.error().to_string();
+    if (c) client = std::move(*c);
+  }
+
+  // Runs until `done` or `limit` of virtual time passed. Returns whether `done` became true.
+  bool run(const std::function<bool()>& done, Duration limit = 10 * kSecond) {
+    Timestamp end = now_ + limit;
+    while (now_ < end) {
+      if (done()) return true;
+      flush();
+      Timestamp next = kNever;
+      if (!to_server_.empty()) next = std::min(next, to_server_.front().first);
+      if (!to_client_.empty()) next = std::min(next, to_client_.front().first);
+      if (client) next = std::min(next, client->expiry());
+      if (server) next = std::min(next, server->expiry());
+      if (next == kNever) return done();
+      now_ = std::max(now_, next);
+      deliver();
+      if (client && client->expiry() <= now_) client->handle_expiry(now_);
+      if (server && server->expiry() <= now_) server->handle_expiry(now_);
+    }
+    return done();
+  }
+
+  void flush() {
+    if (client && !client->is_closed()) {
+      QueueSink sink;
+      client->write_packets(now_, sink);
+      for (auto& p : sink.out) to_server_.emplace_back(now_ + delay_, std::move(p));
+    }
+    if (server && !server->is_closed()) {
+      QueueSink sink;
+      server->write_packets(now_, sink);
+      for (auto& p : sink.out) to_client_.emplace_back(now_ + delay_, std::move(p));
+    }
+  }
+
+  void deliver() {
+    while (!to_server_.empty() && to_server_.front().first <= now_) {
+      Bytes p = std::move(to_server_.front().second);
+      to_server_.pop_front();
+      Path path{server_addr_, client_addr_};
+      if (!server) {
+        if (!Connection::is_client_initial(p)) continue;
+        auto s = Connection::accept(ss_, path, p, &server_obs, now_);
+        EXPECT_TRUE(s) << s.error().to_string();
+        if (!s) continue;
+        server = std::move(*s);
+      }
+      if (!server->is_closed()) (void)server->read_packet(path, p, 0, now_);
+    }
+    while (!to_client_.empty() && to_client_.front().first <= now_) {
+      Bytes p = std::move(to_client_.front().second);
+      to_client_.pop_front();
+      if (client && !client->is_closed()) {
+        (void)client->read_packet(Path{client_addr_, server_addr_}, p, 0, now_);
+      }
+    }
+  }
+
+  bool both_confirmed() const { return client_obs.confirmed && server_obs.confirmed; }
+  bool both_closed() const { return client_obs.closed && server_obs.closed; }
+
+  Timestamp now_ = kSecond;
+  Recorder client_obs, server_obs;
+  std::unique_ptr<Connection> client, server;
+
+ private:
+  Duration delay_;
+  Address client_addr_, server_addr_;
+  ConnectionSettings cs_, ss_;
+  std::deque<std::pair<Timestamp, Bytes>> to_server_, to_client_;
+};
+
+class ConnectionTest : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    ca_ = new identity::CertAuthority(testing::make_test_ca("test CA"));
+    other_ca_ = new identity::CertAuthority(testing::make_test_ca("other CA"));
+    a_ = new TestNode(testing::make_test_node(*ca_, "node-a"));
+    b_ = new TestNode(testing::make_test_node(*ca_, "node-b"));
+  }
+  static identity::CertAuthority* ca_;
+  static identity::CertAuthority* other_ca_;
+  static TestNode* a_;
+  static TestNode* b_;
+};
+identity::CertAuthority* ConnectionTest::ca_ = nullptr;
+identity::CertAuthority* ConnectionTest::other_ca_ = nullptr;
+TestNode* ConnectionTest::a_ = nullptr;
+TestNode* ConnectionTest::b_ = nullptr;
+
+TEST_F(ConnectionTest, HandshakeVerifiesBothPeers) {
+  Pair p(*a_, *b_, b_->node_id);
+  ASSERT_TRUE(p.run([&] { return p.both_confirmed(); }));
+  EXPECT_EQ(p.client_obs.peer.node_id, b_->node_id);
+  EXPECT_EQ(p.server_obs.peer.node_id, a_->node_id);
+  EXPECT_FALSE(p.client_obs.peer.chain_der.empty());
+  EXPECT_TRUE(p.client->is_handshake_confirmed());
+  // Handshake pacing is off: the handshake takes a few RTTs of 2 ms, not a PTO.
+  EXPECT_LT(p.now_, kSecond + 50 * kMillisecond);
+}
+
+TEST_F(ConnectionTest, BulkStreamWithBackPressure) {
+  Pair p(*a_, *b_);
+  ASSERT_TRUE(p.run([&] { return p.both_confirmed(); }));
+  auto id = p.client->open_bidi_stream();
+  ASSERT_TRUE(id) << id.error().to_string();
+  EXPECT_EQ(*id, 0);
+  constexpr std::uint64_t kTotal = 24u << 20;
+  Bytes chunk(256 * 1024);
+  for (std::size_t i = 0; i < chunk.size(); ++i) chunk[i] = static_cast<std::uint8_t>(i * 7);
+  std::uint64_t written = 0;
+  bool blocked_once = false;
+  auto pump = [&] {
+    while (written < kTotal) {
+      std::size_t n =
+          static_cast<std::size_t>(std::min<std::uint64_t>(chunk.size(), kTotal - written));
+      bool fin = written + n == kTotal;
+      auto w = p.client->write_stream(*id, ByteView(chunk.data(), n), fin);
+      ASSERT_TRUE(w);
+      written += *w;
+      if (*w < n) {
+        blocked_once = true;
+        return;
+      }
+    }
+  };
+  p.client_obs.writable = [&](std::int64_t) { pump(); };
+  pump();
+  ASSERT_TRUE(p.run([&] { return p.server_obs.fins[*id]; }, 60 * kSecond));
+  EXPECT_EQ(p.server_obs.received[*id], kTotal);
+  EXPECT_TRUE(blocked_once);
+  // The server answers on the same stream.
+  ASSERT_TRUE(p.server->write_stream(*id, as_bytes("pong"), true));
+  ASSERT_TRUE(p.run([&] { return p.client_obs.fins[*id]; }));
+  EXPECT_EQ(p.client_obs.received[*id], 4u);
+}
+
+TEST_F(ConnectionTest, Datagrams) {
+  Pair p(*a_, *b_);
+  ASSERT_TRUE(p.run([&] { return p.both_confirmed(); }));
+  std::size_t room = p.client->datagram_room();
+  EXPECT_GE(room, 1150u);
+  EXPECT_EQ(p.client->send_datagram({}).status, DatagramStatus::kInvalid);
+  Bytes big(room + 1, 1);
+  EXPECT_EQ(p.client->send_datagram(big).status, DatagramStatus::kTooBig);
+  Bytes d(1000, 0x5a);
+  int accepted = 0;
+  for (int i = 0; i < 100; ++i) {
+    d[0] = static_cast<std::uint8_t>(i);
+    if (p.client->send_datagram(d).status == DatagramStatus::kAccepted) ++accepted;
+  }
+  EXPECT_EQ(accepted, 100);
+  Bytes full(room, 2);
+  EXPECT_EQ(p.client->send_datagram(full).status, DatagramStatus::kAccepted);
+  ASSERT_TRUE(p.run([&] { return p.server_obs.datagrams.size() == 101; }));
+  EXPECT_EQ(p.server_obs.datagrams[5][0], 5);
+  EXPECT_EQ(p.server_obs.datagrams[100].size(), room);
+  ASSERT_TRUE(p.run([&] { return p.client_obs.acked == 101; }));
+  // And the other way.
+  EXPECT_EQ(p.server->send_datagram(as_bytes("hi")).status, DatagramStatus::kAccepted);
+  ASSERT_TRUE(p.run([&] { return p.client_obs.datagrams.size() == 1; }));
+}
+
+TEST_F(ConnectionTest, BlockedWhenQueueFull) {
+  Pair p(*a_, *b_);
+  ASSERT_TRUE(p.run([&] { return p.both_confirmed(); }));
+  Bytes d(100, 1);
+  int accepted = 0;
+  DatagramStatus last = DatagramStatus::kAccepted;
+  for (int i = 0; i < 1000 && last == DatagramStatus::kAccepted; ++i) {
+    last = p.client->send_datagram(d).status;
+    if (last == DatagramStatus::kAccepted) ++accepted;
+  }
+  EXPECT_EQ(last, DatagramStatus::kBlocked);
+  EXPECT_EQ(accepted, 256);
+}
+
+TEST_F(ConnectionTest, ApplicationCloseCarriesCodeAndReason) {
+  Pair p(*a_, *b_);
+  ASSERT_TRUE(p.run([&] { return p.both_confirmed(); }));
+  p.server->close(7, "protocol violation: test");
+  ASSERT_TRUE(p.run([&] { return p.both_closed(); }));
+  EXPECT_EQ(p.client_obs.closed->kind, CloseInfo::Kind::kPeer);
+  EXPECT_TRUE(p.client_obs.closed->application);
+  EXPECT_EQ(p.client_obs.closed->error_code, 7u);
+  EXPECT_EQ(p.client_obs.closed->reason, "protocol violation: test");
+  EXPECT_EQ(p.server_obs.closed->kind, CloseInfo::Kind::kLocal);
+}
+
+TEST_F(ConnectionTest, IdleTimeout) {
+  Pair p(*a_, *b_);
+  ASSERT_TRUE(p.run([&] { return p.both_confirmed(); }));
+  // Keep-alive (5 s) keeps the connection up past the idle timeout (30 s).
+  p.run([] { return false; }, 40 * kSecond);
+  EXPECT_FALSE(p.client_obs.closed);
+}
+
+// ---- refusals ----
+
+struct CapturedLog {
+  CapturedLog() : sink(std::make_shared<spdlog::sinks::ringbuffer_sink_mt>(256)) {
+    log::get("transport")->sinks().push_back(sink);
+  }
+  ~CapturedLog() {
+    auto& s = log::get("transport")->sinks();
+    s.erase(std::remove(s.begin(), s.end(), sink), s.end());
+  }
+  bool contains(const std::string& text) const {
+    for (const auto& line : sink->last_formatted()) {
+      if (line.find(text) != std::string::npos) return true;
+    }
+    return false;
+  }
+  std::shared_ptr<spdlog::sinks::ringbuffer_sink_mt> sink;
+};
+
+void expect_refused(Pair& p) {
+  ASSERT_TRUE(p.run([&] { return p.both_closed(); })) << "both sides should give up";
+  EXPECT_FALSE(p.client_obs.confirmed);
+  EXPECT_FALSE(p.server_obs.confirmed);
+  EXPECT_EQ(p.client_obs.closed->kind, CloseInfo::Kind::kTlsRefused)
+      << p.client_obs.closed->to_string();
+  EXPECT_EQ(p.server_obs.closed->kind, CloseInfo::Kind::kTlsRefused)
+      << p.server_obs.closed->to_string();
+  EXPECT_TRUE(p.server_obs.received.empty());
+  EXPECT_TRUE(p.client_obs.received.empty());
+}
+
+TEST_F(ConnectionTest, ClientFromOtherCaRefused) {
+  CapturedLog logs;
+  TestNode rogue = testing::make_test_node(*other_ca_, "rogue");
+  Pair p(rogue, *b_);
+  expect_refused(p);
+  EXPECT_TRUE(logs.contains("refused peer")) << "the refusal must be logged";
+}
+
+TEST_F(ConnectionTest, ServerFromOtherCaRefused) {
+  CapturedLog logs;
+  TestNode rogue = testing::make_test_node(*other_ca_, "rogue");
+  Pair p(*a_, rogue);
+  expect_refused(p);
+  EXPECT_TRUE(logs.contains("refused peer"));
+}
+
+TEST_F(ConnectionTest, ExpiredCertificateRefused) {
+  CapturedLog logs;
+  TestNode old = testing::make_test_node(*ca_, "old", /*expired=*/true);
+  Pair p(old, *b_);
+  expect_refused(p);
+  EXPECT_TRUE(logs.contains("expired")) << "the log should say why";
+  Pair q(*a_, old);
+  expect_refused(q);
+}
+
+TEST_F(ConnectionTest, MismatchedKeyRefused) {
+  CapturedLog logs;
+  TestNode liar = testing::with_wrong_key(*a_, *b_);
+  Pair p(liar, *b_);
+  expect_refused(p);
+  Pair q(*a_, liar);
+  expect_refused(q);
+  EXPECT_TRUE(logs.contains("handshake with")) << "the failed handshake must be logged";
+}
+
+TEST_F(ConnectionTest, WrongExpectedPeerRefused) {
+  CapturedLog logs;
+  Pair p(*a_, *b_, a_->node_id);  // we dial b but expect a
+  expect_refused(p);
+  EXPECT_TRUE(logs.contains("expected " + identity::text_id(a_->node_id)));
+}
+
+}  // namespace
+}  // namespace qc::transport

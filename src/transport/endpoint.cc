@@ -1,0 +1,304 @@
+#include "transport/endpoint.h"
+
+#include <ngtcp2/ngtcp2.h>
+
+#include <chrono>
+
+#include "common/log.h"
+
+namespace qc::transport {
+
+namespace {
+std::shared_ptr<spdlog::logger> logger() {
+  static auto l = log::get("transport");
+  return l;
+}
+Timestamp now_ns() {
+  return SystemClock::instance().now();
+}
+}  // namespace
+
+Endpoint::Endpoint(asio::io_context& io, EndpointOptions options)
+    : io_(io), options_(options), sender_(socket_) {}
+
+Endpoint::~Endpoint() {
+  *alive_ = false;
+  for (auto& [h, e] : conns_) {
+    e->conn->set_observer(nullptr);
+    e->timer.cancel();
+  }
+  conns_.clear();
+  if (asio_socket_) {
+    asio::error_code ec;
+    asio_socket_->cancel(ec);
+    (void)asio_socket_->release(ec);  // the fd is closed by socket_
+  }
+}
+
+Result<void> Endpoint::open(const Address& local) {
+  QC_TRY(socket_.open(local, options_.socket));
+  asio_socket_ = std::make_unique<asio::ip::udp::socket>(io_);
+  asio::error_code ec;
+  asio_socket_->assign(local.family() == AF_INET6 ? asio::ip::udp::v6() : asio::ip::udp::v4(),
+                       socket_.fd(), ec);
+  if (ec) return Err(Errc::kIo, "asio assign: " + ec.message());
+  logger()->debug("endpoint bound to {} (GSO {}, GRO {})", socket_.local_address().to_string(),
+                  options_.socket.gso, options_.socket.gro);
+  start_read();
+  return Ok();
+}
+
+void Endpoint::listen(ConnectionSettings settings, AcceptHandler on_accept) {
+  settings.role = Role::kServer;
+  settings.cid_length = options_.cid_length;
+  server_settings_ = std::move(settings);
+  on_accept_ = std::move(on_accept);
+  listening_ = true;
+}
+
+void Endpoint::stop_listening() {
+  listening_ = false;
+}
+
+Result<Endpoint::Handle> Endpoint::dial(const Address& remote, ConnectionSettings settings,
+                                        ConnectionObserver* observer) {
+  if (!asio_socket_) return Err(Errc::kClosed, "endpoint not open");
+  if (remote.family() != local_address().family()) {
+    return Err(Errc::kInvalidArgument, "cannot reach " + remote.to_string() + " from " +
+                                           local_address().to_string() + " (address family)");
+  }
+  settings.role = Role::kClient;
+  settings.cid_length = options_.cid_length;
+  auto c = Connection::connect(settings, Path{local_address(), remote}, observer, now_ns());
+  if (!c) return Err(c.error());
+  Entry& e = add(std::move(*c));
+  wake(e.handle);
+  return e.handle;
+}
+
+Connection* Endpoint::connection(Handle h) {
+  Entry* e = find(h);
+  return e == nullptr || e->reap ? nullptr : e->conn.get();
+}
+
+Endpoint::Entry* Endpoint::find(Handle h) {
+  auto it = conns_.find(h);
+  return it == conns_.end() ? nullptr : it->second.get();
+}
+
+Endpoint::Entry& Endpoint::add(std::unique_ptr<Connection> conn) {
+  auto entry = std::make_unique<Entry>(io_);
+  entry->handle = next_handle_++;
+  entry->conn = std::move(conn);
+  Entry& e = *entry;
+  conns_.emplace(e.handle, std::move(entry));
+  e.conn->set_cid_registry(this, e.handle);
+  for (const Bytes& cid : e.conn->local_cids()) on_cid_issued(e.handle, cid);
+  return e;
+}
+
+void Endpoint::on_cid_issued(std::uint64_t tag, ByteView cid) {
+  std::string key(reinterpret_cast<const char*>(cid.data()), cid.size());
+  by_cid_[key] = tag;
+  if (Entry* e = find(tag)) e->cids.push_back(std::move(key));
+}
+
+void Endpoint::on_cid_retired(std::uint64_t tag, ByteView cid) {
+  std::string key(reinterpret_cast<const char*>(cid.data()), cid.size());
+  auto it = by_cid_.find(key);
+  if (it != by_cid_.end() && it->second == tag) by_cid_.erase(it);
+}
+
+void Endpoint::start_read() {
+  std::weak_ptr<bool> alive = alive_;
+  asio_socket_->async_wait(asio::socket_base::wait_read, [this, alive](asio::error_code ec) {
+    if (ec || alive.expired()) return;
+    on_readable();
+  });
+}
+
+void Endpoint::on_readable() {
+  Timestamp now = now_ns();
+  socket_.receive([&](const Address& from, ByteView data,
+                      std::uint8_t ecn) { on_datagram(from, data, ecn, now); },
+                  options_.read_budget);
+  flush_pending();
+  if (asio_socket_) start_read();
+}
+
+void Endpoint::on_datagram(const Address& from, ByteView data, std::uint8_t ecn, Timestamp now) {
+  ngtcp2_version_cid vc{};
+  int rv = ngtcp2_pkt_decode_version_cid(&vc, data.data(), data.size(), options_.cid_length);
+  if (rv != 0) {
+    ++counters_.dropped_unknown_cid;  // garbage, or a version we do not speak
+    return;
+  }
+  std::string key(reinterpret_cast<const char*>(vc.dcid), vc.dcidlen);
+  Path path{local_address(), from};
+  Entry* e = nullptr;
+  auto it = by_cid_.find(key);
+  if (it != by_cid_.end()) e = find(it->second);
+  if (e == nullptr) {
+    if (!listening_) {
+      ++counters_.dropped_unknown_cid;
+      return;
+    }
+    e = accept(path, data, now);
+    if (e == nullptr) return;
+  }
+  if (e->reap) return;
+  (void)e->conn->read_packet(path, data, ecn, now);
+  mark_pending(*e);
+}
+
+Endpoint::Entry* Endpoint::accept(const Path& path, ByteView data, Timestamp now) {
+  if (!Connection::is_client_initial(data)) {
+    ++counters_.dropped_unknown_cid;
+    return nullptr;
+  }
+  if (conns_.size() >= options_.max_connections) {
+    ++counters_.dropped_refused;
+    return nullptr;
+  }
+  auto c = Connection::accept(server_settings_, path, data, nullptr, now);
+  if (!c) {
+    logger()->debug("cannot accept from {}: {}", path.remote.to_string(), c.error().to_string());
+    return nullptr;
+  }
+  Entry& e = add(std::move(*c));
+  ConnectionObserver* observer = on_accept_ ? on_accept_(e.handle, *e.conn) : nullptr;
+  if (observer == nullptr) {
+    ++counters_.dropped_refused;
+    e.reap = true;
+    reap_needed_ = true;
+    reap();
+    return nullptr;
+  }
+  e.conn->set_observer(observer);
+  ++counters_.accepted;
+  return &e;
+}
+
+void Endpoint::mark_pending(Entry& e) {
+  if (e.pending_write) return;
+  e.pending_write = true;
+  pending_.push_back(e.handle);
+}
+
+void Endpoint::wake(Handle h) {
+  Entry* e = find(h);
+  if (e == nullptr) return;
+  mark_pending(*e);
+  if (flush_posted_) return;
+  flush_posted_ = true;
+  std::weak_ptr<bool> alive = alive_;
+  asio::post(io_, [this, alive] {
+    if (alive.expired()) return;
+    flush_posted_ = false;
+    flush_pending();
+  });
+}
+
+void Endpoint::flush_pending() {
+  Timestamp now = now_ns();
+  std::vector<Handle> handles;
+  handles.swap(pending_);
+  for (Handle h : handles) {
+    Entry* e = find(h);
+    if (e == nullptr) continue;
+    e->pending_write = false;
+    write(*e, now);
+  }
+  reap();
+}
+
+void Endpoint::write(Entry& e, Timestamp now) {
+  if (e.reap) return;
+  if (!e.conn->is_closed()) {
+    e.conn->write_packets(now, sender_);
+    sender_.flush();
+  }
+  if (e.conn->is_closed()) {
+    e.reap = true;
+    reap_needed_ = true;
+    return;
+  }
+  arm(e);
+}
+
+void Endpoint::arm(Entry& e) {
+  Timestamp exp = e.conn->expiry();
+  if (exp == kNever) {
+    if (e.armed != kNever) {
+      e.timer.cancel();
+      e.armed = kNever;
+    }
+    return;
+  }
+  // An earlier wake-up is already set: it re-checks the expiry when it fires.
+  if (e.armed != kNever && e.armed <= exp) return;
+  e.armed = exp;
+  e.timer.expires_at(std::chrono::steady_clock::time_point(std::chrono::nanoseconds(exp)));
+  std::weak_ptr<bool> alive = alive_;
+  Handle h = e.handle;
+  e.timer.async_wait([this, alive, h](asio::error_code ec) {
+    if (ec || alive.expired()) return;
+    on_timer(h);
+  });
+}
+
+void Endpoint::on_timer(Handle h) {
+  Entry* e = find(h);
+  if (e == nullptr || e->reap) return;
+  e->armed = kNever;
+  Timestamp now = now_ns();
+  if (e->conn->expiry() <= now) e->conn->handle_expiry(now);
+  write(*e, now);
+  reap();
+}
+
+void Endpoint::close(Handle h, std::uint64_t app_error_code, std::string_view reason) {
+  Entry* e = find(h);
+  if (e == nullptr || e->reap) return;
+  e->conn->close(app_error_code, reason);
+  wake(h);
+}
+
+void Endpoint::close_all(std::uint64_t app_error_code, std::string_view reason) {
+  Timestamp now = now_ns();
+  for (auto& [h, e] : conns_) {
+    if (e->reap) continue;
+    e->conn->close(app_error_code, reason);
+    write(*e, now);
+  }
+  reap();
+}
+
+void Endpoint::abandon(Handle h) {
+  Entry* e = find(h);
+  if (e == nullptr) return;
+  e->conn->set_observer(nullptr);
+  e->reap = true;
+  reap_needed_ = true;
+  wake(h);  // reaped at the next loop turn, outside any callback
+}
+
+void Endpoint::reap() {
+  if (!reap_needed_) return;
+  reap_needed_ = false;
+  for (auto it = conns_.begin(); it != conns_.end();) {
+    Entry& e = *it->second;
+    if (!e.reap) {
+      ++it;
+      continue;
+    }
+    for (const std::string& key : e.cids) {
+      auto c = by_cid_.find(key);
+      if (c != by_cid_.end() && c->second == e.handle) by_cid_.erase(c);
+    }
+    e.timer.cancel();
+    it = conns_.erase(it);
+  }
+}
+
+}  // namespace qc::transport
