@@ -289,6 +289,26 @@ Result<NodeCert> issue_node_cert(const CertAuthority& issuer, const NodeCertOpti
   return out;
 }
 
+Result<std::string> cert_pem_of_der(ByteView der) {
+  gnutls_datum_t d = detail::datum(der);
+  OwnedDatum out;
+  if (int rv = gnutls_pem_base64_encode2("CERTIFICATE", &d, out.out()); rv < 0) {
+    return gnutls_err(rv, "encoding the certificate as PEM");
+  }
+  return out.str();
+}
+
+Result<std::vector<Bytes>> parse_certs_any(std::string_view pem_or_der) {
+  if (pem_or_der.find("-----BEGIN") != std::string_view::npos) return parse_pem_certs(pem_or_der);
+  ByteView der = as_bytes(pem_or_der);
+  auto crt = detail::import_crt_der(der);
+  if (!crt) {
+    return Err(Errc::kParse,
+               "neither PEM certificates nor a DER certificate: " + crt.error().message);
+  }
+  return std::vector<Bytes>{Bytes(der.begin(), der.end())};
+}
+
 // ---- files ----
 
 Result<std::string> read_text_file(const std::string& path) {

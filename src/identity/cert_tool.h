@@ -86,6 +86,11 @@ Result<IdentityFiles> write_node_files(const std::string& dir, const NodeCert& c
 Result<IdentityFiles> make_node_files(const std::string& dir, const CertAuthority& ca,
                                       std::string_view name, bool force = false);
 
+// PEM text ("-----BEGIN CERTIFICATE-----...") of one DER certificate.
+Result<std::string> cert_pem_of_der(ByteView der);
+// Reads certificates from text that is PEM (one or more) or a single DER certificate.
+Result<std::vector<Bytes>> parse_certs_any(std::string_view pem_or_der);
+
 // Reads a whole file (at most 1 MiB). kNotFound with the path when it cannot be opened.
 Result<std::string> read_text_file(const std::string& path);
 // Writes `data` to `path` with `mode`, replacing it atomically (temp file + rename) if `force`,
