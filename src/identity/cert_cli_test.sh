@@ -4,6 +4,7 @@
 # Usage: cert_cli_test.sh PATH/TO/qc
 set -u
 QC=${1:?usage: cert_cli_test.sh PATH/TO/qc}
+case $QC in /*) ;; *) QC=$(pwd)/$QC ;; esac
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 cd "$tmp"
