@@ -1,6 +1,7 @@
 // `qc cert`: make a cluster CA, sign node (or intermediate CA) certificates, print and verify
 // them. Modelled on nebula-cert. Files: ca.crt/ca.key (CA), cert.crt/key.pem/ca.crt (node).
 #include <iostream>
+#include <map>
 #include <memory>
 #include <string>
 #include <vector>

@@ -53,8 +53,10 @@ TEST_P(KeysTest, SignVerify) {
   EXPECT_EQ(from_spki->node_id(), pub.node_id());
 }
 
-INSTANTIATE_TEST_SUITE_P(Types, KeysTest,
-                         ::testing::Values(KeyType::kEd25519, KeyType::kEcdsaP256));
+INSTANTIATE_TEST_SUITE_P(Types, KeysTest, ::testing::Values(KeyType::kEd25519, KeyType::kEcdsaP256),
+                         [](const ::testing::TestParamInfo<KeyType>& info) {
+                           return info.param == KeyType::kEd25519 ? "Ed25519" : "P256";
+                         });
 
 // Keys written by certtool (with text before the PEM block) load and match their certificates.
 TEST(KeysFixtureTest, CerttoolKeysMatchCerts) {
