@@ -54,8 +54,8 @@ TEST_P(KeysTest, SignVerify) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Types, KeysTest, ::testing::Values(KeyType::kEd25519, KeyType::kEcdsaP256),
-                         [](const ::testing::TestParamInfo<KeyType>& info) {
-                           return info.param == KeyType::kEd25519 ? "Ed25519" : "P256";
+                         [](const ::testing::TestParamInfo<KeyType>& p) {
+                           return p.param == KeyType::kEd25519 ? "Ed25519" : "P256";
                          });
 
 // Keys written by certtool (with text before the PEM block) load and match their certificates.
