@@ -30,6 +30,10 @@ struct Options {
   std::size_t cluster_prefix_len = 8;
   // Seed of the interval jitter; 0 seeds from std::random_device.
   std::uint64_t seed = 0;
+  // Bind each socket to its interface (SO_BINDTODEVICE) when allowed. Off, or when the kernel
+  // refuses, datagrams are attributed by IP_PKTINFO / IPV6_PKTINFO instead. Tests turn it off to
+  // exercise that path.
+  bool bind_to_device = true;
 };
 
 }  // namespace qc::discovery

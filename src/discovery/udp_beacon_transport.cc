@@ -66,9 +66,10 @@ Result<std::shared_ptr<UdpBeaconTransport::Sock>> UdpBeaconTransport::make_socke
   s->ifindex = itf.index;
   s->v6 = v6;
   if (setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &on, sizeof on) != 0) return fail("SO_REUSEADDR");
-  s->bound_to_device = setsockopt(fd, SOL_SOCKET, SO_BINDTODEVICE, itf.name.c_str(),
-                                  static_cast<socklen_t>(itf.name.size())) == 0;
-  if (!s->bound_to_device) {
+  s->bound_to_device =
+      options_.bind_to_device && setsockopt(fd, SOL_SOCKET, SO_BINDTODEVICE, itf.name.c_str(),
+                                            static_cast<socklen_t>(itf.name.size())) == 0;
+  if (options_.bind_to_device && !s->bound_to_device) {
     log::get("discovery")
         ->debug("{}: SO_BINDTODEVICE: {}; filtering by packet info instead", itf.name,
                 std::strerror(errno));
