@@ -237,6 +237,14 @@ Result<std::uint64_t> PeerDb::record_event(const Event& e) {
   auto next = txn->get(meta_, as_bytes(codec::kNextSeqKey), "reading the event sequence");
   if (!next) return Err(next.error());
   stored.seq = (*next && (*next)->size() == 8) ? codec::get_u64be((*next)->data()) : 1;
+  {
+    // Never reuse a sequence number, even if the counter was lost: start after the newest event.
+    auto cur = lmdb::Cursor::open(*txn, events_);
+    if (!cur) return Err(cur.error());
+    if (cur->move(MDB_LAST) && cur->key().size() == 8) {
+      stored.seq = std::max(stored.seq, codec::get_u64be(cur->key().data()) + 1);
+    }
+  }
   auto value = codec::encode_event(stored);
   if (!value) return Err(value.error());
   QC_TRY(txn->put(events_, codec::event_key(stored.seq), *value, "recording an event"));

@@ -360,6 +360,10 @@ TEST(PeerDb, CorruptRecordIsAnErrorForThatRecordOnly) {
   auto ev = db->events();
   ASSERT_TRUE(ev);
   EXPECT_EQ(ev->errors.size(), 1u);
+  // The garbage event 99 holds its sequence number: new events come after it.
+  auto seq = db->record_event({0, EventKind::kSessionDown, pid(1), 0, 25, ""});
+  ASSERT_TRUE(seq);
+  EXPECT_EQ(*seq, 100u);
 
   // Upsert over a corrupt record replaces it; sweep removes the rest.
   ASSERT_TRUE(db->upsert_peer(seen_beacon(2, 20)));
