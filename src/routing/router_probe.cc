@@ -97,6 +97,8 @@ void Router::handle_probe(SessionId s, const RouteProbe& p, Timestamp now, bool 
     answer_probe(s, tag, ProbeResult::REACHED);
     return;
   }
+  // Kept even when it goes nowhere now: a neighbour that appears later gets it.
+  remember(s, false, r, std::min(expiry, now + config_.recent_probe_window));
   const std::vector<SessionId> targets = probe_targets(r);
   ProbeEntry e;
   e.upstream = s;
@@ -107,7 +109,6 @@ void Router::handle_probe(SessionId s, const RouteProbe& p, Timestamp now, bool 
   if (targets.empty() || !fan_out(r, targets, nb->iface, e, now)) {
     return drop(targets.empty() ? stats_.drop_no_next_hop : stats_.drop_table_full);
   }
-  remember(s, false, r, std::min(expiry, now + config_.recent_probe_window));
 }
 
 std::vector<SessionId> Router::probe_targets(const Route& route) const {
