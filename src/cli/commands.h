@@ -7,5 +7,7 @@
 namespace qc::cli {
 
 void add_cert_command(CLI::App& root, int* exit_code);
+void add_node_command(CLI::App& root, int* exit_code);
+void add_demo_command(CLI::App& root, int* exit_code);
 
 }  // namespace qc::cli

@@ -11,6 +11,8 @@ int main(int argc, char** argv) {
   app.set_version_flag("--version", "qc 0.1.0");
   int exit_code = 0;
   qc::cli::add_cert_command(app, &exit_code);
+  qc::cli::add_node_command(app, &exit_code);
+  qc::cli::add_demo_command(app, &exit_code);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

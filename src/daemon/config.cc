@@ -37,7 +37,8 @@ Result<HostPort> parse_host_port(std::string_view t) {
     hp.host = std::string(t.substr(0, colon));
     port = t.substr(colon + 1);
   }
-  if (port.empty() || port.size() > 5) return Err(Errc::kParse, "'" + std::string(t) + "': bad port");
+  if (port.empty() || port.size() > 5)
+    return Err(Errc::kParse, "'" + std::string(t) + "': bad port");
   unsigned v = 0;
   for (char c : port) {
     if (c < '0' || c > '9') return Err(Errc::kParse, "'" + std::string(t) + "': bad port");
@@ -53,7 +54,8 @@ namespace {
 // Reads one config file, reporting errors as "<origin>:<line>: key 'a.b': message".
 class Reader {
  public:
-  Reader(std::string origin, std::string base) : origin_(std::move(origin)), base_(std::move(base)) {}
+  Reader(std::string origin, std::string base)
+      : origin_(std::move(origin)), base_(std::move(base)) {}
 
   Unexpected fail(const toml::node& n, const std::string& key, const std::string& msg) const {
     return Err(Errc::kParse, origin_ + ":" + std::to_string(n.source().begin.line) + ": key '" +
@@ -98,7 +100,8 @@ class Reader {
     const toml::node* n = t.get(key);
     if (!n) return Ok();
     if (!n->is_number()) return fail(*n, prefix + std::string(key), "must be a number");
-    double v = n->is_integer() ? static_cast<double>(*n->value<std::int64_t>()) : *n->value<double>();
+    double v =
+        n->is_integer() ? static_cast<double>(*n->value<std::int64_t>()) : *n->value<double>();
     if (v < lo || v > hi)
       return fail(*n, prefix + std::string(key),
                   "must be between " + fmt(lo) + " and " + fmt(hi) + ", not " + fmt(v));
@@ -139,13 +142,15 @@ Result<NodeConfig> parse_config(std::string_view text, const std::string& base_d
   }
   Reader r(origin, base_dir);
   NodeConfig c;
-  QC_TRY(r.only(root, "", {"log_level", "name", "data_dir", "identity", "listen", "peers", "session"}));
+  QC_TRY(r.only(root, "",
+                {"log_level", "name", "data_dir", "identity", "listen", "peers", "session"}));
   for (auto key : {"identity", "listen", "peers", "session"}) {
     if (const toml::node* n = root.get(key); n && !n->is_table())
       return r.fail(*n, key, std::string("must be a table: write [") + key + "]");
   }
   QC_TRY(r.str(root, "", "log_level", &c.log_level));
-  static const std::set<std::string> kLevels = {"trace", "debug", "info", "warn", "error", "critical", "off"};
+  static const std::set<std::string> kLevels = {"trace", "debug",    "info", "warn",
+                                                "error", "critical", "off"};
   if (!kLevels.count(c.log_level))
     return r.fail(*root.get("log_level"), "log_level",
                   "'" + c.log_level + "' is not one of trace, debug, info, warn, error, off");
@@ -160,7 +165,8 @@ Result<NodeConfig> parse_config(std::string_view text, const std::string& base_d
   QC_TRY(r.path(*id, "identity.", "cert", &c.identity.cert));
   QC_TRY(r.path(*id, "identity.", "key", &c.identity.key));
   QC_TRY(r.str(*id, "identity.", "suffix", &c.identity.suffix));
-  for (auto [k, v] : {std::pair{"ca", &c.identity.ca}, {"cert", &c.identity.cert}, {"key", &c.identity.key}}) {
+  for (auto [k, v] :
+       {std::pair{"ca", &c.identity.ca}, {"cert", &c.identity.cert}, {"key", &c.identity.key}}) {
     if (v->empty())
       return Err(Errc::kParse, origin + ":" + std::to_string(id->source().begin.line) +
                                    ": [identity] needs '" + k + "' (a file path)");
@@ -183,7 +189,8 @@ Result<NodeConfig> parse_config(std::string_view text, const std::string& base_d
       if (!arr) return r.fail(*s, "peers.static", "must be a list of \"host:port\" strings");
       for (const toml::node& e : *arr) {
         auto v = e.value<std::string>();
-        if (!e.is_string() || !v) return r.fail(e, "peers.static", "entries must be \"host:port\" strings");
+        if (!e.is_string() || !v)
+          return r.fail(e, "peers.static", "entries must be \"host:port\" strings");
         auto hp = parse_host_port(*v);
         if (!hp) return r.fail(e, "peers.static", hp.error().message);
         c.static_peers.push_back(*hp);
@@ -238,8 +245,8 @@ std::string to_toml(const NodeConfig& c) {
   for (std::size_t i = 0; i < c.static_peers.size(); ++i)
     o << (i ? ", " : "") << quote(c.static_peers[i].to_string());
   o << "]\n";
-  o << "\n[session]\nidle_timeout = " << c.session.idle_timeout << "\nkeepalive = "
-    << c.session.keepalive << "\nredial_min = " << c.session.redial_min
+  o << "\n[session]\nidle_timeout = " << c.session.idle_timeout
+    << "\nkeepalive = " << c.session.keepalive << "\nredial_min = " << c.session.redial_min
     << "\nredial_max = " << c.session.redial_max << "\n";
   return o.str();
 }

@@ -90,7 +90,8 @@ TEST(Config, WrongTypesAndRanges) {
   auto bad_level = parse_config("log_level = \"loud\"\n" + base, "/", "n.toml");
   ASSERT_FALSE(bad_level);
   EXPECT_NE(bad_level.error().message.find("n.toml:1"), std::string::npos);
-  auto keepalive = parse_config(base + "[session]\nidle_timeout = 5\nkeepalive = 6\n", "/", "n.toml");
+  auto keepalive =
+      parse_config(base + "[session]\nidle_timeout = 5\nkeepalive = 6\n", "/", "n.toml");
   ASSERT_FALSE(keepalive);
   auto not_table = parse_config(base + "listen = 5\n", "/", "n.toml");
   ASSERT_FALSE(not_table);

@@ -1,0 +1,97 @@
+# Shared helpers for the end-to-end tests (bash). Source it; it sets a trap that stops every
+# process started with `start_bg` and deletes every namespace made with `make_ns`, also on failure.
+#
+#   QC            path of the qc binary (from CTest: $QC_BINARY_DIR/qc)
+#   WORK          a fresh temporary directory, removed at exit unless KEEP=1
+set -u
+
+QC="${QC:-${QC_BINARY_DIR:-$(pwd)/build}/qc}"
+WORK="$(mktemp -d /tmp/qc-e2e.XXXXXX)"
+PREFIX="qce$$"          # every namespace and link name this test creates starts with this
+declare -a QC_PIDS=()
+declare -a QC_NETNS=()
+
+log() { printf '[%s] %s\n' "$(date +%H:%M:%S.%3N)" "$*"; }
+fail() {
+  log "FAIL: $*"
+  for f in "$WORK"/*.log; do [ -f "$f" ] && { echo "---- $f (last 30 lines)"; tail -n 30 "$f"; }; done
+  exit 1
+}
+
+cleanup() {
+  local rc=$?
+  for pid in "${QC_PIDS[@]}"; do kill "$pid" 2>/dev/null; done
+  for pid in "${QC_PIDS[@]}"; do
+    for _ in $(seq 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+    kill -9 "$pid" 2>/dev/null
+  done
+  for ns in "${QC_NETNS[@]}"; do ip netns del "$ns" 2>/dev/null; done
+  for l in $(ip -o link show 2>/dev/null | awk -F': ' '{print $2}' | cut -d@ -f1 | grep "^$PREFIX" || true); do
+    ip link del "$l" 2>/dev/null
+  done
+  if [ "${KEEP:-0}" = 1 ]; then log "kept $WORK"; else rm -rf "$WORK"; fi
+  exit $rc
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+# Exit code 77 tells CTest the test was skipped (SKIP_RETURN_CODE).
+require_root() {
+  if [ "$(id -u)" != 0 ]; then
+    echo "SKIPPED: this test needs root (network namespaces); run it as root, as CI does"
+    exit 77
+  fi
+}
+
+# start_bg NAME CMD...: runs CMD in the background, output to $WORK/NAME.log; sets $LAST_PID.
+start_bg() {
+  local name=$1; shift
+  "$@" >"$WORK/$name.log" 2>&1 &
+  LAST_PID=$!
+  QC_PIDS+=("$LAST_PID")
+}
+
+# stop_pid PID [SIGNAL]: signals one process we started and waits for it.
+stop_pid() {
+  local pid=$1 sig=${2:-TERM}
+  kill -s "$sig" "$pid" 2>/dev/null || return 0
+  for _ in $(seq 100); do kill -0 "$pid" 2>/dev/null || return 0; sleep 0.05; done
+  kill -9 "$pid" 2>/dev/null
+}
+
+# wait_for FILE REGEX SECONDS [COUNT]: waits until FILE has COUNT (default 1) lines matching REGEX.
+wait_for() {
+  local file=$1 re=$2 secs=$3 count=${4:-1}
+  local deadline=$((SECONDS + secs))
+  while [ $SECONDS -le $deadline ]; do
+    local n
+    n=$(grep -cE "$re" "$file" 2>/dev/null || true)
+    [ "${n:-0}" -ge "$count" ] && return 0
+    sleep 0.1
+  done
+  return 1
+}
+
+# make_ns NAME: creates namespace $PREFIX-NAME with loopback up; echoes its full name.
+make_ns() {
+  local ns="$PREFIX-$1"
+  ip netns add "$ns" || fail "ip netns add $ns"
+  QC_NETNS+=("$ns")
+  ip -n "$ns" link set lo up
+  echo "$ns"
+}
+
+# make_pki DIR NODE...: a CA in DIR/ca and one directory per node with cert.crt, key.pem, ca.crt.
+make_pki() {
+  local dir=$1; shift
+  "$QC" cert ca --name "e2e test CA" --out "$dir/ca" >/dev/null || fail "qc cert ca"
+  for n in "$@"; do
+    "$QC" cert sign --ca-crt "$dir/ca/ca.crt" --ca-key "$dir/ca/ca.key" --name "$n" --out "$dir/$n" \
+      >/dev/null || fail "qc cert sign $n"
+  done
+}
+
+# text_id DIR: the text id of the node whose files are in DIR.
+text_id() {
+  "$QC" cert print --json "$1/cert.crt" | python3 -c 'import json,sys; d=json.load(sys.stdin); d=d[0] if isinstance(d,list) else d; print(d["text_id"])'
+}
