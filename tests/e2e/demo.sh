@@ -1,0 +1,9 @@
+#!/bin/bash
+# The README's first command runs `qc demo`: it must make its cluster, show every session up and
+# exit 0, without root.
+source "$(dirname "$0")/lib.sh"
+out=$("$QC" demo --timeout 30 2>&1); rc=$?
+echo "$out"
+[ "$rc" = 0 ] || fail "qc demo exited with $rc"
+echo "$out" | grep -q "all sessions up" || fail "qc demo did not report its sessions up"
+log "PASS"

@@ -1,0 +1,59 @@
+#!/bin/bash
+# Two `qc node` processes on loopback: sessions come up and are logged with peer text ids; a peer
+# killed with SIGKILL is seen going down and, once restarted, is re-dialled; SIGTERM stops cleanly.
+source "$(dirname "$0")/lib.sh"
+
+make_pki "$WORK" alpha beta
+A_ID=$(text_id "$WORK/alpha"); B_ID=$(text_id "$WORK/beta")
+PORT=$(python3 -c 'import socket; s=socket.socket(socket.AF_INET, socket.SOCK_DGRAM); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+
+cat >"$WORK/alpha/node.toml" <<EOT
+[identity]
+ca = "ca.crt"
+cert = "cert.crt"
+key = "key.pem"
+[listen]
+address = "127.0.0.1"
+port = $PORT
+EOT
+cat >"$WORK/beta/node.toml" <<EOT
+[identity]
+ca = "ca.crt"
+cert = "cert.crt"
+key = "key.pem"
+[listen]
+address = "127.0.0.1"
+port = 0
+[peers]
+static = ["127.0.0.1:$PORT"]
+[session]
+idle_timeout = 3
+keepalive = 1
+redial_min = 0.2
+redial_max = 1
+EOT
+
+start_bg alpha "$QC" node --config "$WORK/alpha/node.toml"; A=$LAST_PID
+start_bg beta "$QC" node --config "$WORK/beta/node.toml"; B=$LAST_PID
+wait_for "$WORK/alpha.log" "session up: $B_ID" 10 || fail "alpha never logged session up with beta"
+wait_for "$WORK/beta.log" "session up: $A_ID" 10 || fail "beta never logged session up with alpha"
+log "sessions up both ways"
+
+stop_pid "$A" KILL
+wait_for "$WORK/beta.log" "session down: $A_ID" 10 || fail "beta did not notice alpha dying"
+log "beta saw alpha go down"
+mv "$WORK/alpha.log" "$WORK/alpha-1.log"
+start_bg alpha "$QC" node --config "$WORK/alpha/node.toml"; A=$LAST_PID
+wait_for "$WORK/beta.log" "session up: $A_ID" 15 2 || fail "beta did not reconnect to the restarted alpha"
+wait_for "$WORK/alpha.log" "session up: $B_ID" 5 || fail "restarted alpha has no session with beta"
+log "reconnected after restart"
+
+stop_pid "$B" TERM
+wait "$B"; rc=$?
+[ "$rc" = 0 ] || fail "beta exited with $rc after SIGTERM"
+grep -q "stopped" "$WORK/beta.log" || fail "beta did not log a clean stop"
+wait_for "$WORK/alpha.log" "session down: $B_ID" 5 || fail "alpha was not told beta left"
+stop_pid "$A" INT
+wait "$A"; rc=$?
+[ "$rc" = 0 ] || fail "alpha exited with $rc after SIGINT"
+log "PASS"
