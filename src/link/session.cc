@@ -131,7 +131,7 @@ void Session::on_stream_data(std::int64_t id, ByteView data, bool fin) {
   if (state_ == State::kClosed || state_ == State::kHandshake) return;
   if (control_stream_ < 0 && !dialled_ && id == 0) control_stream_ = 0;
   if (id != control_stream_) {
-    logger()->debug("session {}: ignoring data on unexpected stream {}", id_, id);
+    if (state_ == State::kUp) host_.on_session_stream_data(*this, id, data, fin);
     return;
   }
   if (auto v = control_.receive(data, fin, [this](ControlMessage& m) { deliver(m); })) {
@@ -178,7 +178,24 @@ void Session::on_stream_reset(std::int64_t id, std::uint64_t code) {
 }
 
 void Session::on_stream_writable(std::int64_t id) {
-  if (id == control_stream_) flush_control();
+  if (id == control_stream_) {
+    flush_control();
+  } else if (state_ == State::kUp) {
+    host_.on_session_stream_writable(*this, id);
+  }
+}
+
+Result<std::int64_t> Session::open_stream() {
+  if (state_ != State::kUp || conn_ == nullptr) return Err(Errc::kClosed, "session is not up");
+  return conn_->open_bidi_stream();
+}
+
+Result<std::size_t> Session::write_stream(std::int64_t id, ByteView data, bool fin) {
+  if (state_ != State::kUp || conn_ == nullptr) return Err(Errc::kClosed, "session is not up");
+  if (id == control_stream_) return Err(Errc::kInvalidArgument, "use send_control");
+  auto n = conn_->write_stream(id, data, fin);
+  if (n) endpoint_.wake(handle_);
+  return n;
 }
 
 void Session::on_datagram(ByteView data) {

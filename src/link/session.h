@@ -41,6 +41,9 @@ class SessionHost {
   virtual void on_session_control(Session& s, const ControlMessage& msg) = 0;
   virtual void on_session_datagram(Session& s, ByteView data) = 0;
   virtual void on_session_datagrams_writable(Session& s) = 0;
+  // Data on a stream other than the control stream (bulk streams, benchmarks).
+  virtual void on_session_stream_data(Session& s, std::int64_t id, ByteView data, bool fin) = 0;
+  virtual void on_session_stream_writable(Session& s, std::int64_t id) = 0;
 };
 
 struct SessionConfig {
@@ -86,6 +89,12 @@ class Session final : public transport::ConnectionObserver {
   // Sends one control message (not Hello). kClosed when the session is not up, kTooLarge for a
   // message over the frame limit, kLimit when the peer stopped reading (the session is closed).
   Result<void> send_control(const ControlMessage& msg);
+  // Opens another bidirectional stream for bulk data (not the control stream). Its data at the
+  // peer goes to SessionCallbacks::on_stream_data.
+  Result<std::int64_t> open_stream();
+  // Writes with back-pressure: returns the bytes taken (fewer than asked: wait for
+  // on_stream_writable). See transport::Connection::write_stream.
+  Result<std::size_t> write_stream(std::int64_t id, ByteView data, bool fin = false);
   // Sends one DATAGRAM (see transport::DatagramStatus).
   transport::DatagramStatus send_datagram(ByteView data);
   // Largest DATAGRAM payload now (0 when not up).

@@ -263,6 +263,18 @@ void SessionManager::on_session_datagrams_writable(Session& s) {
   }
 }
 
+void SessionManager::on_session_stream_data(Session& s, std::int64_t id, ByteView data, bool fin) {
+  if (reported_up_.count(s.id()) && callbacks_.on_stream_data) {
+    callbacks_.on_stream_data(s, id, data, fin);
+  }
+}
+
+void SessionManager::on_session_stream_writable(Session& s, std::int64_t id) {
+  if (reported_up_.count(s.id()) && callbacks_.on_stream_writable) {
+    callbacks_.on_stream_writable(s, id);
+  }
+}
+
 void SessionManager::shutdown() {
   if (stopping_) return;
   stopping_ = true;

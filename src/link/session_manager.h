@@ -82,6 +82,9 @@ struct SessionCallbacks {
   std::function<void(Session&, ByteView)> on_datagram;
   // A send_datagram() that returned kBlocked may be retried.
   std::function<void(Session&)> on_datagrams_writable;
+  // Bulk streams (Session::open_stream): data in order, and room again after back-pressure.
+  std::function<void(Session&, std::int64_t, ByteView, bool)> on_stream_data;
+  std::function<void(Session&, std::int64_t)> on_stream_writable;
 };
 
 class SessionManager final : private SessionHost {
@@ -139,6 +142,8 @@ class SessionManager final : private SessionHost {
   void on_session_control(Session& s, const ControlMessage& msg) override;
   void on_session_datagram(Session& s, ByteView data) override;
   void on_session_datagrams_writable(Session& s) override;
+  void on_session_stream_data(Session& s, std::int64_t id, ByteView data, bool fin) override;
+  void on_session_stream_writable(Session& s, std::int64_t id) override;
 
   transport::ConnectionSettings settings(transport::Role role) const;
   SessionConfig session_config() const;

@@ -20,7 +20,6 @@ Address::Address(const sockaddr* sa, socklen_t len) {
 Result<Address> Address::parse(std::string_view ip, std::uint16_t port) {
   if (ip.size() >= 2 && ip.front() == '[' && ip.back() == ']') ip = ip.substr(1, ip.size() - 2);
   std::string s(ip);
-  Address a;
   sockaddr_in v4{};
   if (inet_pton(AF_INET, s.c_str(), &v4.sin_addr) == 1) {
     v4.sin_family = AF_INET;

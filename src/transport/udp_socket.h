@@ -48,7 +48,8 @@ class UdpSocket {
   int fd() const { return fd_; }
   const Address& local_address() const { return local_; }
 
-  // Reads until the socket is empty or `max_datagrams` were read. Returns how many.
+  // Reads until the socket is empty or at least `max_datagrams` were read (whole recvmmsg
+  // batches: pass 1 for exactly one batch). Returns how many.
   std::size_t receive(const Receiver& on_datagram, std::size_t max_datagrams);
   // Sends `data` to `to` as `segment`-byte datagrams (the last may be shorter) in one call.
   // Returns false when the kernel refused it (the datagrams are dropped; QUIC recovers).
