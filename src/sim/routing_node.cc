@@ -66,12 +66,34 @@ RoutingSim::RoutingSim(const Topology& topology, LinkParams base, const RoutingS
     : registry_(options.seed * 7919 + 1), net_(options.seed) {
   ids_.reserve(topology.nodes);
   for (std::uint32_t i = 0; i < topology.nodes; ++i) ids_.push_back(registry_.add());
-  routing::SeededRandom skew(options.seed ^ 0x5eed);
-  const std::int64_t unix_base = 1'700'000'000LL * static_cast<std::int64_t>(kSecond);
-  for (std::uint32_t i = 0; i < topology.nodes; ++i) {
+  build(topology, base, options, [&](NodeIndex i) {
     auto signer = std::make_unique<routing::testing::FakeSigner>(registry_, ids_[i]);
     auto keys = std::make_unique<routing::testing::FakeKeyDirectory>(registry_, ids_[i],
                                                                       options.know_all_keys);
+    if (!options.know_all_keys) {
+      // Neighbours always know each other (the session's TLS handshake showed the certificate).
+      for (const Edge& e : topology.edges) {
+        if (e.a == i) keys->introduce(ids_[e.b]);
+        if (e.b == i) keys->introduce(ids_[e.a]);
+      }
+    }
+    return std::make_pair(std::unique_ptr<routing::Signer>(std::move(signer)),
+                          std::unique_ptr<routing::KeyDirectory>(std::move(keys)));
+  });
+}
+
+RoutingSim::RoutingSim(const Topology& topology, LinkParams base, const RoutingSimOptions& options,
+                       std::vector<routing::NodeId> ids, const CryptoFactory& crypto)
+    : registry_(options.seed * 7919 + 1), ids_(std::move(ids)), net_(options.seed) {
+  build(topology, base, options, crypto);
+}
+
+void RoutingSim::build(const Topology& topology, LinkParams base, const RoutingSimOptions& options,
+                       const CryptoFactory& crypto) {
+  routing::SeededRandom skew(options.seed ^ 0x5eed);
+  const std::int64_t unix_base = 1'700'000'000LL * static_cast<std::int64_t>(kSecond);
+  for (std::uint32_t i = 0; i < topology.nodes; ++i) {
+    auto [signer, keys] = crypto(i);
     std::int64_t offset = unix_base;
     if (options.max_unix_skew > 0) {
       offset += static_cast<std::int64_t>(skew.next() % (2 * options.max_unix_skew + 1)) -
@@ -81,13 +103,6 @@ RoutingSim::RoutingSim(const Topology& topology, LinkParams base, const RoutingS
                                               options.config, options.seed * 1000003 + i, offset);
     nodes_.push_back(node.get());
     net_.add_node(std::move(node));
-  }
-  // Neighbours always know each other (the session's TLS handshake showed the certificate).
-  if (!options.know_all_keys) {
-    for (const Edge& e : topology.edges) {
-      static_cast<routing::testing::FakeKeyDirectory&>(nodes_[e.a]->keys()).introduce(ids_[e.b]);
-      static_cast<routing::testing::FakeKeyDirectory&>(nodes_[e.b]->keys()).introduce(ids_[e.a]);
-    }
   }
   for (const Edge& e : topology.edges) {
     LinkParams p = base;

@@ -5,6 +5,7 @@
 // are real. Every routing event is logged with its virtual time for tests and benchmarks.
 #pragma once
 
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -73,9 +74,18 @@ struct RoutingSimOptions {
   InterfaceId interface = 1;      // interface id used on both ends of every link
 };
 
+// Makes node i's signer and key directory (for runs with real keys instead of the fake).
+using CryptoFactory = std::function<
+    std::pair<std::unique_ptr<routing::Signer>, std::unique_ptr<routing::KeyDirectory>>(NodeIndex)>;
+
 class RoutingSim {
  public:
+  // Fake crypto: ids and keys come from a registry seeded with options.seed.
   RoutingSim(const Topology& topology, LinkParams base, const RoutingSimOptions& options);
+  // Caller's crypto: node i has id ids[i] and the signer and directory `crypto(i)` returns
+  // (options.know_all_keys is then the factory's business).
+  RoutingSim(const Topology& topology, LinkParams base, const RoutingSimOptions& options,
+             std::vector<routing::NodeId> ids, const CryptoFactory& crypto);
 
   Network& net() { return net_; }
   std::size_t size() const { return nodes_.size(); }
@@ -103,6 +113,8 @@ class RoutingSim {
   routing::testing::FakeKeyRegistry& registry() { return registry_; }
 
  private:
+  void build(const Topology& topology, LinkParams base, const RoutingSimOptions& options,
+             const CryptoFactory& crypto);
   routing::testing::FakeKeyRegistry registry_;
   std::vector<routing::NodeId> ids_;
   Network net_;
