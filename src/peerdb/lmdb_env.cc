@@ -28,6 +28,11 @@ Error error_of(int rc, const std::string& what, const std::string& dir, std::siz
       return Error{Errc::kParse, where + detail +
                                      ". The files are not a usable LMDB database: " + "move " +
                                      dir + " aside and the node starts with an empty one"};
+    case MDB_PANIC:
+      return Error{Errc::kIo,
+                   where + detail +
+                       ". This handle is unusable after a failed write; restart the node "
+                       "(the files keep their last committed state)"};
     case EACCES:
     case EPERM:
       return Error{Errc::kIo, where + detail + ". Make " + dir +

@@ -2,8 +2,11 @@
 
 #include <gtest/gtest.h>
 #include <lmdb.h>
+#include <sys/mount.h>
 #include <unistd.h>
 
+#include <cerrno>
+#include <cstring>
 #include <fstream>
 
 #include "peerdb/codec.h"
@@ -396,6 +399,53 @@ TEST(PeerDb, OpenErrorsAreClear) {
   Options zero;
   zero.max_peers = 0;
   EXPECT_EQ(PeerDb::open(d.sub("z"), zero).error().code, Errc::kInvalidArgument);
+}
+
+// A small tmpfs stands in for a full disk (needs root to mount).
+TEST(PeerDb, DiskFullIsAClearErrorAndKeepsEarlierData) {
+  if (geteuid() != 0) GTEST_SKIP() << "needs root to mount a small tmpfs";
+  TempDir d;
+  const std::string mnt = d.sub("mnt");
+  std::filesystem::create_directories(mnt);
+  if (mount("qct-peerdb", mnt.c_str(), "tmpfs", 0, "size=512k") != 0) {
+    GTEST_SKIP() << "cannot mount tmpfs: " << std::strerror(errno);
+  }
+  struct Unmount {
+    std::string path;
+    ~Unmount() { umount2(path.c_str(), MNT_DETACH); }
+  } unmount{mnt};
+  Options o;
+  o.map_size = 64 * 1024 * 1024;  // far larger than the file system
+  std::uint32_t written = 0;
+  Error err;
+  {
+    auto db = must_open(mnt + "/peerdb", o);
+    ASSERT_TRUE(db);
+    for (std::uint32_t i = 0; i < 1000; ++i) {
+      PeerUpdate u = seen_beacon(i, 1000 + i);
+      u.cert_chain = std::vector<Bytes>{Bytes(3000, static_cast<std::uint8_t>(i))};
+      auto r = db->upsert_peer(u);
+      if (!r) {
+        err = r.error();
+        break;
+      }
+      ++written;
+    }
+    ASSERT_GT(written, 5u);
+    ASSERT_LT(written, 1000u) << "the file system never filled";
+    EXPECT_EQ(err.code, Errc::kIo) << err.to_string();
+    EXPECT_NE(err.message.find("Free space"), std::string::npos) << err.message;
+    auto p = db->get_peer(pid(0));  // the same handle still reads
+    EXPECT_TRUE(p) << p.error().to_string();
+  }
+  // Reopened, everything committed before the disk filled is there.
+  auto db = PeerDb::open(mnt + "/peerdb", o);
+  ASSERT_TRUE(db) << db.error().to_string();
+  for (std::uint32_t i = 0; i < written; ++i) {
+    auto p = (*db)->get_peer(pid(i));
+    ASSERT_TRUE(p) << i << ": " << p.error().to_string();
+    EXPECT_EQ(p->cert_chain.at(0).at(0), static_cast<std::uint8_t>(i));
+  }
 }
 
 TEST(PeerDb, PermissionDeniedIsClear) {
