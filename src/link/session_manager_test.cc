@@ -51,14 +51,16 @@ struct CapturedLog {
 
 // A node: an Identity and a SessionManager recording what happens.
 struct Node {
-  Node(asio::io_context& io, const transport::testing::TestNode& t, std::uint16_t port = 0)
+  Node(asio::io_context& io, const transport::testing::TestNode& t, std::uint16_t port = 0,
+       std::string ip = "127.0.0.1")
       : io_(io),
-        id(*identity::Identity::from_pem(t.creds.ca_pem, t.creds.chain_pem, t.creds.key_pem)) {
+        id(*identity::Identity::from_pem(t.creds.ca_pem, t.creds.chain_pem, t.creds.key_pem)),
+        ip_(std::move(ip)) {
     start(port);
   }
   void start(std::uint16_t port) {
     SessionManagerOptions o;
-    o.listen = *Address::parse("127.0.0.1", port);
+    o.listen = *Address::parse(ip_, port);
     o.interface_id = 7;
     o.idle_timeout = 5 * kSecond;
     o.keep_alive = 1 * kSecond;
@@ -92,6 +94,7 @@ struct Node {
 
   asio::io_context& io_;
   identity::Identity id;
+  std::string ip_;
   std::unique_ptr<SessionManager> mgr;
   int ups = 0, downs = 0;
   std::optional<transport::CloseInfo> last_down;
@@ -307,6 +310,23 @@ TEST_F(LoopbackTest, SimultaneousDialsEndWithOneSession) {
     a.mgr->shutdown();
     b.mgr->shutdown();
   }
+}
+
+TEST_F(LoopbackTest, Ipv6Loopback) {
+  Node a(io_, nodes_[0], 0, "::1"), b(io_, nodes_[1], 0, "::1");
+  ASSERT_TRUE(a.mgr->dial(b.address(), b.id.node_id()));
+  ASSERT_TRUE(run_until(io_, [&] { return a.to(b) && b.to(a); }));
+  EXPECT_EQ(a.to(b)->remote_address().to_string(), b.address().to_string());
+  EXPECT_GE(a.to(b)->datagram_room(), 1150u);
+}
+
+TEST_F(LoopbackTest, WrongExpectedPeerIsRefused) {
+  CapturedLog logs("transport");
+  Node a(io_, nodes_[0]), b(io_, nodes_[1]);
+  ASSERT_TRUE(a.mgr->dial(b.address(), nodes_[2].node_id));  // b is not c
+  ASSERT_TRUE(run_until(io_, [&] { return a.mgr->session_count() == 0; }));
+  EXPECT_EQ(a.ups + b.ups, 0);
+  EXPECT_TRUE(logs.contains("expected " + identity::text_id(nodes_[2].node_id)));
 }
 
 TEST_F(LoopbackTest, ThreeNodesFullMesh) {

@@ -68,7 +68,8 @@ class QueueSink : public PacketSink {
 class Pair {
  public:
   Pair(const TestNode& client_node, const TestNode& server_node,
-       std::optional<identity::NodeId> expected = std::nullopt, Duration delay = kMillisecond) {
+       std::optional<identity::NodeId> expected = std::nullopt, Duration delay = kMillisecond,
+       Duration keep_alive = 5 * kSecond) {
     delay_ = delay;
     client_addr_ = *Address::parse("127.0.0.1", 40000);
     server_addr_ = *Address::parse("127.0.0.1", 40001);
@@ -81,8 +82,10 @@ class Pair {
     cs_.role = Role::kClient;
     cs_.tls = *ctls;
     cs_.expected_peer = expected;
+    cs_.keep_alive = keep_alive;
     ss_.role = Role::kServer;
     ss_.tls = *stls;
+    ss_.keep_alive = keep_alive;
     auto c = Connection::connect(cs_, Path{client_addr_, server_addr_}, &client_obs, now_);
     EXPECT_TRUE(c) << c.error().to_string();
     if (c) client = std::move(*c);
@@ -281,6 +284,35 @@ TEST_F(ConnectionTest, IdleTimeout) {
   // Keep-alive (5 s) keeps the connection up past the idle timeout (30 s).
   p.run([] { return false; }, 40 * kSecond);
   EXPECT_FALSE(p.client_obs.closed);
+}
+
+TEST_F(ConnectionTest, IdleTimeoutWithoutKeepAlive) {
+  Pair p(*a_, *b_, std::nullopt, kMillisecond, /*keep_alive=*/0);
+  ASSERT_TRUE(p.run([&] { return p.both_confirmed(); }));
+  Timestamp confirmed_at = p.now_;
+  ASSERT_TRUE(p.run([&] { return p.both_closed(); }, 60 * kSecond));
+  EXPECT_EQ(p.client_obs.closed->kind, CloseInfo::Kind::kIdleTimeout);
+  EXPECT_EQ(p.server_obs.closed->kind, CloseInfo::Kind::kIdleTimeout);
+  EXPECT_GE(p.now_ - confirmed_at, 29 * kSecond);
+  EXPECT_LE(p.now_ - confirmed_at, 32 * kSecond);
+}
+
+TEST_F(ConnectionTest, StreamResetAndPeerOpenedStream) {
+  Pair p(*a_, *b_);
+  ASSERT_TRUE(p.run([&] { return p.both_confirmed(); }));
+  auto id = p.client->open_bidi_stream();
+  ASSERT_TRUE(id);
+  ASSERT_TRUE(p.client->write_stream(*id, as_bytes("hello")));
+  ASSERT_TRUE(p.run([&] { return p.server_obs.received[*id] == 5; }));
+  // The server opens its own stream back (server-initiated ids are 1, 5, ...).
+  auto sid = p.server->open_bidi_stream();
+  ASSERT_TRUE(sid);
+  EXPECT_EQ(*sid, 1);
+  ASSERT_TRUE(p.server->write_stream(*sid, as_bytes("x"), true));
+  ASSERT_TRUE(p.run([&] { return p.client_obs.fins[*sid]; }));
+  ASSERT_TRUE(p.client->reset_stream(*id, 42));
+  EXPECT_FALSE(p.client->write_stream(*id, as_bytes("more")));
+  EXPECT_FALSE(p.client->write_stream(12345, as_bytes("unknown stream")));
 }
 
 // ---- refusals ----

@@ -3,6 +3,7 @@
 #include <ngtcp2/ngtcp2.h>
 
 #include <chrono>
+#include <cstring>
 
 #include "common/log.h"
 
@@ -63,13 +64,25 @@ void Endpoint::stop_listening() {
 Result<Endpoint::Handle> Endpoint::dial(const Address& remote, ConnectionSettings settings,
                                         ConnectionObserver* observer) {
   if (!asio_socket_) return Err(Errc::kClosed, "endpoint not open");
-  if (remote.family() != local_address().family()) {
+  Address to = remote;
+  if (to.family() == AF_INET && local_address().family() == AF_INET6) {
+    // A dual-stack socket reaches IPv4 peers through v4-mapped addresses (::ffff:a.b.c.d).
+    const auto* v4 = reinterpret_cast<const sockaddr_in*>(remote.sockaddr_ptr());
+    sockaddr_in6 v6{};
+    v6.sin6_family = AF_INET6;
+    v6.sin6_port = v4->sin_port;
+    v6.sin6_addr.s6_addr[10] = 0xff;
+    v6.sin6_addr.s6_addr[11] = 0xff;
+    std::memcpy(&v6.sin6_addr.s6_addr[12], &v4->sin_addr, 4);
+    to = Address(reinterpret_cast<const sockaddr*>(&v6), sizeof v6);
+  }
+  if (to.family() != local_address().family()) {
     return Err(Errc::kInvalidArgument, "cannot reach " + remote.to_string() + " from " +
                                            local_address().to_string() + " (address family)");
   }
   settings.role = Role::kClient;
   settings.cid_length = options_.cid_length;
-  auto c = Connection::connect(settings, Path{local_address(), remote}, observer, now_ns());
+  auto c = Connection::connect(settings, Path{local_address(), to}, observer, now_ns());
   if (!c) return Err(c.error());
   Entry& e = add(std::move(*c));
   wake(e.handle);
