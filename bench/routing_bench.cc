@@ -4,7 +4,8 @@
 //  - messages to set up a circuit from the route cache / its hop count (target: a constant 2);
 //  - virtual time to the first established circuit / shortest-path round trip (target <= 1.5);
 //  - bytes of state per relay circuit and per probe-table entry.
-// Usage: routing_bench [--quick]   (--quick: fewer pairs, for smoke runs)
+// Usage: routing_bench [--quick] [--direct]
+//   --quick: fewer pairs, for smoke runs; --direct: Config::direct_to_destination on.
 #include <chrono>
 #include <cstdio>
 #include <cstring>
@@ -71,9 +72,12 @@ sim::LinkParams link_params() {
   return p;
 }
 
+bool g_direct = false;
+
 BuildResult run_bounded(const sim::Topology& t, std::size_t npairs, std::uint64_t seed) {
   sim::RoutingSimOptions o;
   o.seed = seed;
+  o.config.direct_to_destination = g_direct;
   auto wall0 = std::chrono::steady_clock::now();
   sim::RoutingSim s(t, link_params(), o);
   BuildResult r;
@@ -172,7 +176,11 @@ double run_unbounded(const sim::Topology& t, std::uint64_t seed, std::uint64_t b
 }  // namespace
 
 int main(int argc, char** argv) {
-  const bool quick = argc > 1 && std::strcmp(argv[1], "--quick") == 0;
+  bool quick = false;
+  for (int i = 1; i < argc; ++i) {
+    if (std::strcmp(argv[i], "--quick") == 0) quick = true;
+    if (std::strcmp(argv[i], "--direct") == 0) g_direct = true;
+  }
   std::printf("routing_bench: random graphs G(n, m), link latency 1-20 ms, 100 Mbit/s, fan-out 2\n");
   std::printf("%-6s %-4s %6s | %9s %9s | %8s %8s | %9s %9s | %6s %5s %7s\n", "nodes", "deg", "edges",
               "ctl/edge", "target", "t1/RTT", "max", "cache/hop", "cache/RTT", "hops", "found",
@@ -192,13 +200,13 @@ int main(int argc, char** argv) {
   }
 
   std::printf("\nunbounded flooding (every copy forwarded, hop limit 16), budget %s messages:\n",
-              quick ? "200k" : "1M");
+              quick ? "200k" : "300k");
   std::printf("%-6s %-4s %6s | %12s | %12s\n", "nodes", "deg", "edges", "ctl/edge", "messages");
   std::vector<Conf> uconfs = {{12, 4, 1}, {20, 4, 1}, {30, 4, 1}, {100, 4, 1}, {100, 8, 1}, {1000, 4, 1}};
   for (const Conf& c : uconfs) {
     const sim::Topology t = sim::random_graph(c.n, c.deg, 1000 + c.n + static_cast<std::uint64_t>(c.deg));
     std::uint64_t sent = 0;
-    const double v = run_unbounded(t, 7, quick ? 200'000 : 1'000'000, &sent);
+    const double v = run_unbounded(t, 7, quick ? 200'000 : 300'000, &sent);
     if (v < 0) {
       std::printf("%-6u %-4.0f %6zu | %12s | >%11llu\n", c.n, c.deg, t.edges.size(), "did not finish",
                   static_cast<unsigned long long>(sent));

@@ -14,7 +14,9 @@ struct Config {
   std::size_t max_hops = 16;               // probes with more hops are dropped
   Duration probe_lifetime = 60 * kSecond;  // expiry the originator puts in its probes
   Duration max_clock_skew = 5 * kSecond;   // tolerated skew of peers' unix clocks
-  bool direct_to_destination = true;  // a neighbour that is the destination gets the probe alone
+  // A node next to the destination sends the probe there alone: fewer messages, but it can take
+  // a slow direct link over a faster detour (off: see docs/routing.md).
+  bool direct_to_destination = false;
   std::uint32_t circuits_per_probe = 2;  // CircuitInits a destination answers one probe id with
   Duration recent_probe_window = 60 * kSecond;  // probes kept and re-offered to new neighbours
   Duration peer_query_timeout = 5 * kSecond;    // parked messages wait this long for an answer
