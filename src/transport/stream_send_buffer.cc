@@ -10,21 +10,27 @@ namespace qc::transport {
 namespace {
 // Freed chunks kept for reuse, per thread (the data path must not allocate per packet).
 constexpr std::size_t kPoolMax = 512;  // 32 MiB
-thread_local std::vector<std::uint8_t*> t_pool;
+struct ChunkPool {
+  std::vector<std::uint8_t*> free;
+  ~ChunkPool() {
+    for (std::uint8_t* p : free) delete[] p;
+  }
+};
+thread_local ChunkPool t_pool;
 }  // namespace
 
 void StreamSendBuffer::ChunkDeleter::operator()(std::uint8_t* p) const {
-  if (t_pool.size() < kPoolMax) {
-    t_pool.push_back(p);
+  if (t_pool.free.size() < kPoolMax) {
+    t_pool.free.push_back(p);
   } else {
     delete[] p;
   }
 }
 
 StreamSendBuffer::Chunk StreamSendBuffer::new_chunk() {
-  if (!t_pool.empty()) {
-    std::uint8_t* p = t_pool.back();
-    t_pool.pop_back();
+  if (!t_pool.free.empty()) {
+    std::uint8_t* p = t_pool.free.back();
+    t_pool.free.pop_back();
     return Chunk(p);
   }
   return Chunk(new std::uint8_t[kChunkSize]);
