@@ -107,14 +107,21 @@ Result<void> PeerDb::init() {
 // ---- peers ----
 
 Result<Peer> PeerDb::upsert_peer(const PeerUpdate& u) {
+  auto txn = lmdb::Txn::begin(env_, true);
+  if (!txn) return Err(txn.error());
+  auto p = upsert_in(*txn, u);
+  if (!p) return p;
+  QC_TRY(txn->commit("writing peer " + name_of(u.partial)));
+  return p;
+}
+
+Result<Peer> PeerDb::upsert_in(lmdb::Txn& txn, const PeerUpdate& u) {
   if (u.node_id && !std::equal(u.partial.begin(), u.partial.end(), u.node_id->begin())) {
     return Err(Errc::kInvalidArgument,
                "node id does not start with partial id " + name_of(u.partial));
   }
-  auto txn = lmdb::Txn::begin(env_, true);
-  if (!txn) return Err(txn.error());
   const Bytes key = codec::peer_key(u.partial);
-  auto stored = txn->get(peers_, key, "reading peer " + name_of(u.partial));
+  auto stored = txn.get(peers_, key, "reading peer " + name_of(u.partial));
   if (!stored) return Err(stored.error());
 
   Peer p;
@@ -159,12 +166,11 @@ Result<Peer> PeerDb::upsert_peer(const PeerUpdate& u) {
   if (!value) return Err(value.error());
 
   if (!*stored) {
-    auto n = txn->entries(peers_);
+    auto n = txn.entries(peers_);
     if (!n) return Err(n.error());
-    if (*n >= options_.max_peers) QC_TRY(evict_one_peer(*txn));
+    if (*n >= options_.max_peers) QC_TRY(evict_one_peer(txn));
   }
-  QC_TRY(txn->put(peers_, key, *value, "writing peer " + name_of(u.partial)));
-  QC_TRY(txn->commit("writing peer " + name_of(u.partial)));
+  QC_TRY(txn.put(peers_, key, *value, "writing peer " + name_of(u.partial)));
   return p;
 }
 
@@ -231,15 +237,22 @@ Result<void> PeerDb::erase_peer(const PartialId& id) {
 // ---- events ----
 
 Result<std::uint64_t> PeerDb::record_event(const Event& e) {
-  Event stored = e;
   auto txn = lmdb::Txn::begin(env_, true);
   if (!txn) return Err(txn.error());
-  auto next = txn->get(meta_, as_bytes(codec::kNextSeqKey), "reading the event sequence");
+  auto seq = append_event_in(*txn, e);
+  if (!seq) return seq;
+  QC_TRY(txn->commit("recording an event"));
+  return seq;
+}
+
+Result<std::uint64_t> PeerDb::append_event_in(lmdb::Txn& txn, const Event& e) {
+  Event stored = e;
+  auto next = txn.get(meta_, as_bytes(codec::kNextSeqKey), "reading the event sequence");
   if (!next) return Err(next.error());
   stored.seq = (*next && (*next)->size() == 8) ? codec::get_u64be((*next)->data()) : 1;
   {
     // Never reuse a sequence number, even if the counter was lost: start after the newest event.
-    auto cur = lmdb::Cursor::open(*txn, events_);
+    auto cur = lmdb::Cursor::open(txn, events_);
     if (!cur) return Err(cur.error());
     if (cur->move(MDB_LAST) && cur->key().size() == 8) {
       stored.seq = std::max(stored.seq, codec::get_u64be(cur->key().data()) + 1);
@@ -247,25 +260,38 @@ Result<std::uint64_t> PeerDb::record_event(const Event& e) {
   }
   auto value = codec::encode_event(stored);
   if (!value) return Err(value.error());
-  QC_TRY(txn->put(events_, codec::event_key(stored.seq), *value, "recording an event"));
+  QC_TRY(txn.put(events_, codec::event_key(stored.seq), *value, "recording an event"));
   Bytes seq;
   codec::put_u64be(seq, stored.seq + 1);
-  QC_TRY(txn->put(meta_, as_bytes(codec::kNextSeqKey), seq, "recording an event"));
+  QC_TRY(txn.put(meta_, as_bytes(codec::kNextSeqKey), seq, "recording an event"));
 
-  auto n = txn->entries(events_);
+  auto n = txn.entries(events_);
   if (!n) return Err(n.error());
   if (*n > options_.max_events) {
     std::size_t excess = *n - options_.max_events;
     std::vector<Bytes> drop;
-    auto cur = lmdb::Cursor::open(*txn, events_);
+    auto cur = lmdb::Cursor::open(txn, events_);
     if (!cur) return Err(cur.error());
     for (bool ok = cur->move(MDB_FIRST); ok && drop.size() < excess; ok = cur->move(MDB_NEXT)) {
       drop.emplace_back(cur->key().begin(), cur->key().end());
     }
-    for (const auto& k : drop) QC_TRY(txn->del(events_, k, "dropping old events"));
+    for (const auto& k : drop) QC_TRY(txn.del(events_, k, "dropping old events"));
   }
-  QC_TRY(txn->commit("recording an event"));
   return stored.seq;
+}
+
+Result<void> PeerDb::apply(const Batch& batch) {
+  auto txn = lmdb::Txn::begin(env_, true);
+  if (!txn) return Err(txn.error());
+  for (const auto& u : batch.peers) {
+    auto p = upsert_in(*txn, u);
+    if (!p) return Err(p.error());
+  }
+  for (const auto& e : batch.events) {
+    auto seq = append_event_in(*txn, e);
+    if (!seq) return Err(seq.error());
+  }
+  return txn->commit("writing a batch");
 }
 
 Result<Listing<Event>> PeerDb::events(std::uint64_t after_seq, std::size_t limit) {

@@ -19,6 +19,7 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "common/result.h"
 #include "peerdb/lmdb_env.h"
@@ -41,6 +42,13 @@ struct Options {
   std::size_t max_addresses_per_peer = 16;
   // Cached routes kept per destination: beyond it the least recently used goes.
   std::size_t max_routes_per_destination = 8;
+};
+
+// Several writes committed as one transaction (one disk flush instead of one per write): all of
+// them or, on any error, none.
+struct Batch {
+  std::vector<PeerUpdate> peers;  // applied in order
+  std::vector<Event> events;      // appended after the peers
 };
 
 // What sweep() removed.
@@ -88,6 +96,10 @@ class PeerDb {
   // Events with seq > after_seq, oldest first, at most `limit`.
   Result<Listing<Event>> events(std::uint64_t after_seq = 0, std::size_t limit = SIZE_MAX);
 
+  // Applies `batch` in one transaction. A commit is a synchronous flush (milliseconds on a disk,
+  // see docs/discovery-peerdb.md), so a node that records many beacons should batch them.
+  Result<void> apply(const Batch& batch);
+
   // ---- cached routes ----
 
   // Stores a route to r.destination; route_id is computed from r.route, so putting a known route
@@ -116,6 +128,8 @@ class PeerDb {
   PeerDb(lmdb::Env env, const Options& o) : env_(std::move(env)), options_(o) {}
   Result<void> init();
   Result<void> evict_one_peer(lmdb::Txn& txn);
+  Result<Peer> upsert_in(lmdb::Txn& txn, const PeerUpdate& u);
+  Result<std::uint64_t> append_event_in(lmdb::Txn& txn, const Event& e);
 
   lmdb::Env env_;
   Options options_;

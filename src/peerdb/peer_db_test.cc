@@ -165,6 +165,32 @@ TEST(PeerDb, EventLogIsABoundedRing) {
   EXPECT_EQ(db->record_event(big).error().code, Errc::kTooLarge);
 }
 
+TEST(PeerDb, BatchIsAllOrNothing) {
+  TempDir d;
+  auto db = must_open(d.path());
+  ASSERT_TRUE(db);
+  Batch b;
+  for (std::uint32_t i = 0; i < 20; ++i) {
+    b.peers.push_back(seen_beacon(i, 100 + i));
+    b.events.push_back({0, EventKind::kBeaconObserved, pid(i), 4, 100 + i, ""});
+  }
+  b.peers.push_back(seen_beacon(3, 500));  // the same peer twice merges
+  ASSERT_TRUE(db->apply(b));
+  auto c = db->counts();
+  ASSERT_TRUE(c);
+  EXPECT_EQ(c->peers, 20u);
+  EXPECT_EQ(c->events, 20u);
+  EXPECT_EQ(db->get_peer(pid(3))->last_seen(EventKind::kBeaconObserved), 500u);
+  EXPECT_EQ(db->get_peer(pid(3))->first_seen_ms, 103u);
+
+  Batch bad;
+  bad.peers.push_back(seen_beacon(100, 1));
+  bad.events.push_back({0, EventKind::kSessionUp, pid(100), 0, 1, std::string(1000, 'x')});
+  EXPECT_EQ(db->apply(bad).error().code, Errc::kTooLarge);
+  EXPECT_EQ(db->get_peer(pid(100)).error().code, Errc::kNotFound);
+  EXPECT_EQ(db->counts()->events, 20u);
+}
+
 TEST(PeerDb, CachedRoutes) {
   TempDir d;
   Options o;
