@@ -24,7 +24,8 @@ struct World {
   NodeId a = reg.add(), b = reg.add(), c = reg.add(), d = reg.add();
 };
 
-Route valid_route(World& w, Timestamp now) {
+// A route from a through `hops` more nodes (signed by each), addressed to d.
+Route valid_route(World& w, Timestamp now, bool through_b) {
   Route r;
   r.set_originator(id_bytes(w.a));
   r.set_nonce(99);
@@ -36,6 +37,13 @@ Route valid_route(World& w, Timestamp now) {
   f.forward_interface = 1;
   f.next = partial_of(w.b);
   append_signed_hop(r, f, sa);
+  if (through_b) {
+    testing::FakeSigner sb(w.reg, w.b);
+    f.partial = partial_of(w.b);
+    f.backward_interface = 1;
+    f.next = partial_of(w.d);
+    append_signed_hop(r, f, sb);
+  }
   return r;
 }
 
@@ -51,8 +59,10 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   SeededRandom rng(7);
   Router router(cfg, signer, keys, rng, kUnix);
   const Timestamp now = 10 * kSecond;
+  // b (us) sits between a (session 1) and d (session 2), with c on another interface.
   router.on_neighbour_up(1, w.a, 1, now);
-  router.on_neighbour_up(2, w.c, 1, now);
+  router.on_neighbour_up(2, w.d, 1, now);
+  router.on_neighbour_up(3, w.c, 2, now);
 
   std::string bytes;
   if ((data[0] & 1) == 0) {
@@ -60,14 +70,15 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   } else {
     RoutingMessage m;
     if (data[0] & 4) {
-      *m.mutable_probe()->mutable_route() = valid_route(w, now);
+      *m.mutable_probe()->mutable_route() = valid_route(w, now, false);
       m.mutable_probe()->set_tag(5);
     } else {
       CircuitInit* init = m.mutable_circuit_init();
-      init->set_label(9000);
+      init->set_label(partial_of(w.d) < partial_of(w.b) ? 100 : 9000);  // d's half
       init->set_circuit_id(1);
       RouteEstablish* est = init->mutable_establish();
-      *est->mutable_route() = valid_route(w, now);
+      *est->mutable_route() = valid_route(w, now, true);
+      est->set_backward_interface(1);
       est->set_destination_id(id_bytes(w.d));
       est->set_timestamp_ms(static_cast<std::uint64_t>(static_cast<std::int64_t>(now) + kUnix) / kMillisecond);
       testing::FakeSigner sd(w.reg, w.d);
@@ -82,10 +93,14 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   }
   RoutingMessage msg;
   if (!msg.ParseFromString(bytes)) return 0;
-  router.on_message((data[0] & 8) ? 2 : 1, msg, now);
+  // Probes come from a, CircuitInits from d (bit 3 swaps, to reach the wrong-neighbour checks).
+  const bool from_d = msg.has_circuit_init() != ((data[0] & 8) != 0);
+  router.on_message(from_d ? 2 : 1, msg, now);
   // Answer whatever it asked, then let every timer run out.
   Outgoing out;
+  std::uint32_t relayed_label = 0;
   while (router.poll_transmit(out)) {
+    if (out.message.has_circuit_init()) relayed_label = out.message.circuit_init().label();
     if (out.message.has_peer_query()) {
       RoutingMessage ans;
       ans.mutable_peer_answer()->set_query_id(out.message.peer_query().query_id());
@@ -96,6 +111,14 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
         if (load_id(p, pid) && w.reg.node_of(pid)) e->set_certificate_chain(id_bytes(*w.reg.node_of(pid)));
       }
       router.on_message(out.session, ans, now);
+    }
+  }
+  // Confirm any circuit it set up, then let every timer run out.
+  if (relayed_label != 0) {
+    RoutingMessage e;
+    e.mutable_circuit_established()->set_label(relayed_label);
+    router.on_message(1, e, now);
+    while (router.poll_transmit(out)) {
     }
   }
   router.handle_timeout(now + 1000 * kSecond);
