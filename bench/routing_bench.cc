@@ -89,7 +89,8 @@ BuildResult run_bounded(const sim::Topology& t, std::size_t npairs, std::uint64_
     s.node(p.a).clear_events();
     s.net().reset_stats();
     const Timestamp start = s.now();
-    (void)s.with(p.a, [&](routing::Router& rt, Timestamp now) { return rt.send_probe(s.prefix(p.b), now); });
+    (void)s.with(
+        p.a, [&](routing::Router& rt, Timestamp now) { return rt.send_probe(s.prefix(p.b), now); });
     s.net().run_until_no_traffic(start + 120 * kSecond);
     const auto& st = s.net().stats();
     const double ctl = static_cast<double>(kind(st, routing::RoutingMessage::kProbe) +
@@ -107,16 +108,20 @@ BuildResult run_bounded(const sim::Topology& t, std::size_t npairs, std::uint64_
     r.avg_hops += hops;
     std::vector<std::pair<qc::sim::SessionId, routing::Label>> open;
     s.router(p.a).circuits().for_each([&](routing::CircuitHandle, const routing::CircuitEntry& e) {
-      if (e.role != routing::CircuitRole::kRelay) open.push_back({e.fwd.present() ? e.fwd.session : e.back.session,
-                                                                  e.fwd.present() ? e.fwd.label : e.back.label});
+      if (e.role != routing::CircuitRole::kRelay)
+        open.push_back({e.fwd.present() ? e.fwd.session : e.back.session,
+                        e.fwd.present() ? e.fwd.label : e.back.label});
     });
     for (auto [ss, ll] : open)
-      (void)s.with(p.a, [&](routing::Router& rt, Timestamp now) { return rt.close_circuit(ss, ll, now); });
+      (void)s.with(
+          p.a, [&](routing::Router& rt, Timestamp now) { return rt.close_circuit(ss, ll, now); });
     s.net().run_until_no_traffic(s.now() + 10 * kSecond);
     s.node(p.a).clear_events();
     s.net().reset_stats();
     const Timestamp cstart = s.now();
-    (void)s.with(p.a, [&](routing::Router& rt, Timestamp now) { return rt.build_circuit(s.prefix(p.b), now); });
+    (void)s.with(p.a, [&](routing::Router& rt, Timestamp now) {
+      return rt.build_circuit(s.prefix(p.b), now);
+    });
     s.net().run_until_no_traffic(cstart + 10 * kSecond);
     Timestamp cwhen = 0;
     const routing::CircuitUp* cup = first_up(s, p.a, p.b, &cwhen);
@@ -126,7 +131,8 @@ BuildResult run_bounded(const sim::Topology& t, std::size_t npairs, std::uint64_
       r.cache_ratio_rtt += static_cast<double>(cwhen - cstart) / rtt;
     }
     // Let every circuit state go before the next pair.
-    for (std::size_t i = 0; i < s.size(); ++i) s.node(static_cast<sim::NodeIndex>(i)).clear_events();
+    for (std::size_t i = 0; i < s.size(); ++i)
+      s.node(static_cast<sim::NodeIndex>(i)).clear_events();
   }
   if (r.pairs) r.msgs_per_edge /= static_cast<double>(r.pairs);
   if (r.found) {
@@ -158,7 +164,8 @@ double run_unbounded(const sim::Topology& t, std::uint64_t seed, std::uint64_t b
   if (pairs.empty()) return -1;
   const Pair p = pairs[0];
   s.net().reset_stats();
-  (void)s.with(p.a, [&](routing::Router& rt, Timestamp now) { return rt.send_probe(s.prefix(p.b), now); });
+  (void)s.with(
+      p.a, [&](routing::Router& rt, Timestamp now) { return rt.send_probe(s.prefix(p.b), now); });
   while (s.net().in_flight() > 0) {
     s.net().run_until(s.now() + 5 * kMillisecond);
     if (s.net().stats().sent > budget) {
@@ -181,10 +188,11 @@ int main(int argc, char** argv) {
     if (std::strcmp(argv[i], "--quick") == 0) quick = true;
     if (std::strcmp(argv[i], "--direct") == 0) g_direct = true;
   }
-  std::printf("routing_bench: random graphs G(n, m), link latency 1-20 ms, 100 Mbit/s, fan-out 2\n");
-  std::printf("%-6s %-4s %6s | %9s %9s | %8s %8s | %9s %9s | %6s %5s %7s\n", "nodes", "deg", "edges",
-              "ctl/edge", "target", "t1/RTT", "max", "cache/hop", "cache/RTT", "hops", "found",
-              "wall_s");
+  std::printf(
+      "routing_bench: random graphs G(n, m), link latency 1-20 ms, 100 Mbit/s, fan-out 2\n");
+  std::printf("%-6s %-4s %6s | %9s %9s | %8s %8s | %9s %9s | %6s %5s %7s\n", "nodes", "deg",
+              "edges", "ctl/edge", "target", "t1/RTT", "max", "cache/hop", "cache/RTT", "hops",
+              "found", "wall_s");
   struct Conf {
     std::uint32_t n;
     double deg;
@@ -192,24 +200,28 @@ int main(int argc, char** argv) {
   };
   std::vector<Conf> confs = {{100, 4, 20}, {100, 8, 20}, {1000, 4, 10}, {1000, 8, 10}};
   for (const Conf& c : confs) {
-    const sim::Topology t = sim::random_graph(c.n, c.deg, 1000 + c.n + static_cast<std::uint64_t>(c.deg));
+    const sim::Topology t =
+        sim::random_graph(c.n, c.deg, 1000 + c.n + static_cast<std::uint64_t>(c.deg));
     const BuildResult r = run_bounded(t, quick ? 3 : c.pairs, 7);
-    std::printf("%-6u %-4.0f %6zu | %9.2f %9.1f | %8.3f %8.3f | %9.2f %9.3f | %6.2f %2zu/%-2zu %7.2f\n", c.n,
-                c.deg, t.edges.size(), r.msgs_per_edge, 4.0 * 2, r.ratio_rtt, r.ratio_rtt_max,
-                r.cache_msgs_per_hop, r.cache_ratio_rtt, r.avg_hops, r.found, r.pairs, r.wall_s);
+    std::printf(
+        "%-6u %-4.0f %6zu | %9.2f %9.1f | %8.3f %8.3f | %9.2f %9.3f | %6.2f %2zu/%-2zu %7.2f\n",
+        c.n, c.deg, t.edges.size(), r.msgs_per_edge, 4.0 * 2, r.ratio_rtt, r.ratio_rtt_max,
+        r.cache_msgs_per_hop, r.cache_ratio_rtt, r.avg_hops, r.found, r.pairs, r.wall_s);
   }
 
   std::printf("\nunbounded flooding (every copy forwarded, hop limit 16), budget %s messages:\n",
               quick ? "200k" : "300k");
   std::printf("%-6s %-4s %6s | %12s | %12s\n", "nodes", "deg", "edges", "ctl/edge", "messages");
-  std::vector<Conf> uconfs = {{12, 4, 1}, {20, 4, 1}, {30, 4, 1}, {100, 4, 1}, {100, 8, 1}, {1000, 4, 1}};
+  std::vector<Conf> uconfs = {{12, 4, 1},  {20, 4, 1},  {30, 4, 1},
+                              {100, 4, 1}, {100, 8, 1}, {1000, 4, 1}};
   for (const Conf& c : uconfs) {
-    const sim::Topology t = sim::random_graph(c.n, c.deg, 1000 + c.n + static_cast<std::uint64_t>(c.deg));
+    const sim::Topology t =
+        sim::random_graph(c.n, c.deg, 1000 + c.n + static_cast<std::uint64_t>(c.deg));
     std::uint64_t sent = 0;
     const double v = run_unbounded(t, 7, quick ? 200'000 : 300'000, &sent);
     if (v < 0) {
-      std::printf("%-6u %-4.0f %6zu | %12s | >%11llu\n", c.n, c.deg, t.edges.size(), "did not finish",
-                  static_cast<unsigned long long>(sent));
+      std::printf("%-6u %-4.0f %6zu | %12s | >%11llu\n", c.n, c.deg, t.edges.size(),
+                  "did not finish", static_cast<unsigned long long>(sent));
     } else {
       std::printf("%-6u %-4.0f %6zu | %12.2f | %12llu\n", c.n, c.deg, t.edges.size(), v,
                   static_cast<unsigned long long>(sent));
@@ -230,7 +242,8 @@ int main(int argc, char** argv) {
     sim::RoutingSim s(t, link_params(), o);
     std::vector<sim::SentMessage> tap;
     for (std::size_t i = 0; i < s.size(); ++i) s.node(static_cast<sim::NodeIndex>(i)).tap = &tap;
-    (void)s.with(0, [&](routing::Router& rt, Timestamp now) { return rt.send_probe(s.prefix(50), now); });
+    (void)s.with(
+        0, [&](routing::Router& rt, Timestamp now) { return rt.send_probe(s.prefix(50), now); });
     s.net().run_until_no_traffic(s.now() + 60 * kSecond);
     double sum = 0, hops = 0;
     std::size_t n = 0;
@@ -243,9 +256,10 @@ int main(int argc, char** argv) {
       }
     }
     if (n) {
-      std::printf("  probe on the wire        %.0f bytes average (%.1f hops; ~%.0f bytes per hop)\n",
-                  sum / static_cast<double>(n), hops / static_cast<double>(n),
-                  (sum / static_cast<double>(n)) / (hops / static_cast<double>(n)));
+      std::printf(
+          "  probe on the wire        %.0f bytes average (%.1f hops; ~%.0f bytes per hop)\n",
+          sum / static_cast<double>(n), hops / static_cast<double>(n),
+          (sum / static_cast<double>(n)) / (hops / static_cast<double>(n)));
     }
   }
   return 0;

@@ -30,7 +30,8 @@ Route valid_route(World& w, Timestamp now, bool through_b) {
   r.set_originator(id_bytes(w.a));
   r.set_nonce(99);
   r.set_destination(id_bytes(partial_of(w.d)));
-  r.set_expiry_ms(static_cast<std::uint64_t>(static_cast<std::int64_t>(now) + kUnix) / kMillisecond + 30000);
+  r.set_expiry_ms(
+      static_cast<std::uint64_t>(static_cast<std::int64_t>(now) + kUnix) / kMillisecond + 30000);
   testing::FakeSigner sa(w.reg, w.a);
   HopFields f;
   f.partial = partial_of(w.a);
@@ -80,7 +81,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
       *est->mutable_route() = valid_route(w, now, true);
       est->set_backward_interface(1);
       est->set_destination_id(id_bytes(w.d));
-      est->set_timestamp_ms(static_cast<std::uint64_t>(static_cast<std::int64_t>(now) + kUnix) / kMillisecond);
+      est->set_timestamp_ms(static_cast<std::uint64_t>(static_cast<std::int64_t>(now) + kUnix) /
+                            kMillisecond);
       testing::FakeSigner sd(w.reg, w.d);
       Bytes sig = sd.sign(establish_signed_bytes(*est));
       est->set_signature(std::string(sig.begin(), sig.end()));
@@ -108,7 +110,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
         PeerEntry* e = ans.mutable_peer_answer()->add_peers();
         e->set_partial_id(p);
         PartialId pid{};
-        if (load_id(p, pid) && w.reg.node_of(pid)) e->set_certificate_chain(id_bytes(*w.reg.node_of(pid)));
+        if (load_id(p, pid) && w.reg.node_of(pid))
+          e->set_certificate_chain(id_bytes(*w.reg.node_of(pid)));
       }
       router.on_message(out.session, ans, now);
     }

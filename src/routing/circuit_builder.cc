@@ -58,7 +58,8 @@ void CircuitBuilder::on_down(const NodeId& remote, CircuitId id, Timestamp now) 
   if (!w) return;
   std::erase_if(w->circuits, [&](const HeldCircuit& c) { return c.id == id; });
   if (w->circuits.empty()) {
-    Timestamp at = w->last_build == 0 ? now : std::max(now, w->last_build + config_.min_rebuild_interval);
+    Timestamp at =
+        w->last_build == 0 ? now : std::max(now, w->last_build + config_.min_rebuild_interval);
     w->next_build = std::min(w->next_build, at);
   }
 }

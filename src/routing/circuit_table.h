@@ -77,8 +77,7 @@ class CircuitTable {
   // Approximate bytes per relay entry: the slot plus two index nodes.
   static constexpr std::size_t kBytesPerRelayEntry =
       sizeof(CircuitEntry) +
-      2 * (sizeof(std::uint64_t) + sizeof(CircuitHandle) + 2 * sizeof(void*) +
-           sizeof(std::size_t));
+      2 * (sizeof(std::uint64_t) + sizeof(CircuitHandle) + 2 * sizeof(void*) + sizeof(std::size_t));
 
  private:
   static std::uint64_t key(SessionId s, Label l) { return (s << 14) ^ l; }

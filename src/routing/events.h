@@ -12,11 +12,11 @@ namespace qc::routing {
 // A circuit this node is an endpoint of became ESTABLISHED.
 struct CircuitUp {
   CircuitId circuit_id = 0;
-  NodeId remote{};           // the node at the other end
-  bool originator = false;   // true when this node sent the probe (or replayed the route)
-  SessionId session = 0;     // our neighbour session on the circuit
-  Label label = 0;           // the circuit's label on that session
-  RouteEstablish route;      // the full signed hop list and the destination's signature
+  NodeId remote{};          // the node at the other end
+  bool originator = false;  // true when this node sent the probe (or replayed the route)
+  SessionId session = 0;    // our neighbour session on the circuit
+  Label label = 0;          // the circuit's label on that session
+  RouteEstablish route;     // the full signed hop list and the destination's signature
 };
 
 enum class CloseReason { kClosed, kNoRoute, kRejected, kLinkDown, kExpired };

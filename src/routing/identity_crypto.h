@@ -48,7 +48,8 @@ class IdentityVerifier final : public Verifier {
 // embedder's wall clock).
 class IdentityKeyDirectory final : public KeyDirectory {
  public:
-  IdentityKeyDirectory(Bytes ca_der, std::function<std::int64_t()> unix_now, std::size_t capacity = 4096)
+  IdentityKeyDirectory(Bytes ca_der, std::function<std::int64_t()> unix_now,
+                       std::size_t capacity = 4096)
       : ca_der_(std::move(ca_der)), unix_now_(std::move(unix_now)), capacity_(capacity) {}
 
   // Adds a node from its chain (leaf first), e.g. this node's own, or a neighbour's from the

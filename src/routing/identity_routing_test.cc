@@ -11,7 +11,9 @@
 namespace qc::routing {
 namespace {
 
-std::int64_t wall_now() { return static_cast<std::int64_t>(std::time(nullptr)); }
+std::int64_t wall_now() {
+  return static_cast<std::int64_t>(std::time(nullptr));
+}
 
 struct Pki {
   std::vector<identity::NodeCert> certs;

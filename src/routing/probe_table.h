@@ -18,14 +18,14 @@
 namespace qc::routing {
 
 struct ProbeEntry {
-  SessionId upstream = 0;     // where the copy came from (when has_upstream)
-  std::uint64_t nonce = 0;    // the probe's nonce (originator entries: to find the build)
-  Timestamp expiry = 0;       // local time: unanswered children count as dead ends after this
+  SessionId upstream = 0;   // where the copy came from (when has_upstream)
+  std::uint64_t nonce = 0;  // the probe's nonce (originator entries: to find the build)
+  Timestamp expiry = 0;     // local time: unanswered children count as dead ends after this
   std::uint32_t upstream_tag = 0;
   std::uint32_t outstanding = 0;  // children not yet settled
-  bool has_upstream = false;  // false at the originator and for re-offered copies
-  bool answered = false;      // the upstream answer was sent
-  bool reached = false;       // a child answered REACHED
+  bool has_upstream = false;      // false at the originator and for re-offered copies
+  bool answered = false;          // the upstream answer was sent
+  bool reached = false;           // a child answered REACHED
 };
 
 struct ProbeChild {
@@ -36,7 +36,7 @@ struct ProbeChild {
 // What settling a child did to its entry.
 struct Settled {
   std::uint32_t entry_id = 0;
-  ProbeEntry entry;        // a copy, after the update
+  ProbeEntry entry;            // a copy, after the update
   bool send_reached = false;   // answer REACHED upstream now
   bool send_dead_end = false;  // answer DEAD_END upstream now
   bool complete = false;       // all children settled; the entry was removed

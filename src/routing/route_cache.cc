@@ -33,8 +33,7 @@ std::optional<CachedRoute> RouteCache::best(const PeerPrefix& peer,
   for (auto it = routes_.lower_bound(lo); it != routes_.end() && peer.matches(it->first); ++it) {
     for (const auto& r : it->second) {
       if (r.establish.timestamp_ms() < min_timestamp_ms) continue;
-      if (!found ||
-          r.establish.route().hops_size() < found->establish.route().hops_size())
+      if (!found || r.establish.route().hops_size() < found->establish.route().hops_size())
         found = &r;
       break;  // sorted by hops
     }
@@ -47,7 +46,8 @@ void RouteCache::evict(const NodeId& remote, const std::string& signature) {
   auto it = routes_.find(remote);
   if (it == routes_.end()) return;
   auto& v = it->second;
-  auto n = std::erase_if(v, [&](const CachedRoute& r) { return r.establish.signature() == signature; });
+  auto n =
+      std::erase_if(v, [&](const CachedRoute& r) { return r.establish.signature() == signature; });
   total_ -= n;
   if (v.empty()) routes_.erase(it);
 }

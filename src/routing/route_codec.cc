@@ -19,7 +19,9 @@ void put_u32(Bytes& b, std::uint32_t v) {
 void put_u64(Bytes& b, std::uint64_t v) {
   for (int i = 0; i < 8; ++i) b.push_back(static_cast<std::uint8_t>(v >> (8 * i)));
 }
-void put_str(Bytes& b, const std::string& s) { b.insert(b.end(), s.begin(), s.end()); }
+void put_str(Bytes& b, const std::string& s) {
+  b.insert(b.end(), s.begin(), s.end());
+}
 
 void put_header(Bytes& b, const Route& r) {
   put_str(b, std::string(kHopDomain));
@@ -164,7 +166,8 @@ VerifyOutcome verify_route(const Route& route, KeyDirectory& keys, VerifiedCache
     const auto u = static_cast<std::size_t>(i);
     if (i == 0) {
       // The originator's verifier must be for the full node id the header names.
-      if (id_bytes(verifiers[0]->node_id()) != route.originator()) return VerifyOutcome::kBadSignature;
+      if (id_bytes(verifiers[0]->node_id()) != route.originator())
+        return VerifyOutcome::kBadSignature;
     }
     if (!verifiers[u]->verify(ByteView(b.data(), data_end[u]), view(route.hops(i).signature())))
       return VerifyOutcome::kBadSignature;

@@ -18,8 +18,8 @@
 
 #include "common/bytes.h"
 #include "common/result.h"
-#include "routing/routing_pb.h"
 #include "routing/crypto.h"
+#include "routing/routing_pb.h"
 #include "routing/siphash.h"
 #include "routing/types.h"
 

@@ -57,7 +57,8 @@ TEST(RouteCodec, AnyChangedByteBreaksASignature) {
     Route r;
     if (!r.ParseFromString(w)) continue;
     ++tried;
-    if (!check_route_structure(r, 16) || verify_route(r, keys, nullptr, nullptr) != VerifyOutcome::kOk)
+    if (!check_route_structure(r, 16) ||
+        verify_route(r, keys, nullptr, nullptr) != VerifyOutcome::kOk)
       ++rejected;
   }
   EXPECT_GT(tried, 100);

@@ -20,7 +20,6 @@
 
 #include "common/clock.h"
 #include "common/result.h"
-#include "routing/routing_pb.h"
 #include "routing/circuit_builder.h"
 #include "routing/circuit_table.h"
 #include "routing/config.h"
@@ -30,6 +29,7 @@
 #include "routing/rate_limiter.h"
 #include "routing/route_cache.h"
 #include "routing/route_codec.h"
+#include "routing/routing_pb.h"
 #include "routing/seen_table.h"
 #include "routing/stats.h"
 #include "routing/timer_queue.h"

@@ -134,7 +134,9 @@ void Router::handle_init(SessionId s, const CircuitInit& init, Timestamp now, bo
   }
   if (i < 0) return reject(stats_.drop_bad_link);
   const bool toward_dest = init.toward_destination();
-  auto partial_at = [&](int k) { return k == n ? dest_partial : path[static_cast<std::size_t>(k)]; };
+  auto partial_at = [&](int k) {
+    return k == n ? dest_partial : path[static_cast<std::size_t>(k)];
+  };
   // The sender must be our neighbour on the route, on the interface the route names.
   if (!toward_dest) {
     if (i >= n || nb->partial != partial_at(i + 1) || nb->iface != r.hops(i).forward_interface())
@@ -328,7 +330,8 @@ void Router::handle_close(SessionId s, const CircuitClose& m, Timestamp now) {
     return;
   }
   if (e->role == CircuitRole::kRelay) {
-    const CircuitSide other = (e->back.session == s && e->back.label == m.label()) ? e->fwd : e->back;
+    const CircuitSide other =
+        (e->back.session == s && e->back.label == m.label()) ? e->fwd : e->back;
     RoutingMessage fwd;
     fwd.mutable_circuit_close()->set_label(other.label);
     fwd.mutable_circuit_close()->set_reason(m.reason());

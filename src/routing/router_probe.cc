@@ -39,8 +39,7 @@ void Router::handle_probe(SessionId s, const RouteProbe& p, Timestamp now, bool 
   const Route& r = p.route();
   if (!p.has_route()) return drop(stats_.drop_malformed);
   if (auto ok = check_route_structure(r, config_.max_hops); !ok) {
-    return drop(ok.error().code == Errc::kTooLarge ? stats_.drop_hop_limit
-                                                   : stats_.drop_malformed);
+    return drop(ok.error().code == Errc::kTooLarge ? stats_.drop_hop_limit : stats_.drop_malformed);
   }
   const std::uint64_t now_ms = unix_ms(now);
   if (r.expiry_ms() < now_ms) return drop(stats_.drop_expired);
@@ -49,7 +48,8 @@ void Router::handle_probe(SessionId s, const RouteProbe& p, Timestamp now, bool 
   if (r.expiry_ms() > horizon_ms) return drop(stats_.drop_malformed);
   // The copy must come from the neighbour that signed the last hop, addressed to us.
   const Hop& last = r.hops(r.hops_size() - 1);
-  if (last.partial_id() != id_bytes(nb->partial) || last.next_partial_id() != id_bytes(self_partial_))
+  if (last.partial_id() != id_bytes(nb->partial) ||
+      last.next_partial_id() != id_bytes(self_partial_))
     return drop(stats_.drop_bad_link);
   const std::vector<PartialId> path = route_partials(r);
   if (std::find(path.begin(), path.end(), self_partial_) != path.end())
@@ -61,8 +61,8 @@ void Router::handle_probe(SessionId s, const RouteProbe& p, Timestamp now, bool 
     return drop(stats_.drop_hop_limit);
   const std::uint64_t pid = probe_id_hash(hash_key_, r);
   const std::uint64_t ch = copy_hash(hash_key_, r);
-  const std::uint32_t limit = at_destination ? config_.circuits_per_probe
-                                             : config_.max_copies_per_probe;
+  const std::uint32_t limit =
+      at_destination ? config_.circuits_per_probe : config_.max_copies_per_probe;
   SeenEntry* seen = seen_.find(pid);
   if (seen && (seen->has_copy(ch) || seen->accepted >= limit))
     return drop(stats_.drop_duplicate, ProbeResult::DUPLICATE);
@@ -170,7 +170,8 @@ void Router::handle_result(SessionId s, const ProbeResult& r, Timestamp) {
 
 void Router::on_settled(const Settled& st) {
   if (st.send_reached) answer_probe(st.entry.upstream, st.entry.upstream_tag, ProbeResult::REACHED);
-  if (st.send_dead_end) answer_probe(st.entry.upstream, st.entry.upstream_tag, ProbeResult::DEAD_END);
+  if (st.send_dead_end)
+    answer_probe(st.entry.upstream, st.entry.upstream_tag, ProbeResult::DEAD_END);
   if (st.complete && !st.entry.has_upstream) {
     auto it = originated_.find(st.entry_id);
     if (it != originated_.end()) {

@@ -49,7 +49,8 @@ void expect_loop_free(const RouteEstablish& est) {
     }
   }
   EXPECT_EQ(seen.count(est.destination_id().substr(0, kPartialIdSize)), 0u);
-  EXPECT_EQ(r.hops(r.hops_size() - 1).next_partial_id(), est.destination_id().substr(0, kPartialIdSize));
+  EXPECT_EQ(r.hops(r.hops_size() - 1).next_partial_id(),
+            est.destination_id().substr(0, kPartialIdSize));
 }
 
 RoutingSimOptions options(std::uint64_t seed) {
@@ -89,7 +90,8 @@ TEST(RouterSim, FindsRouteIffOneExistsAcrossTopologies) {
     for (auto [a, b] : pairs) {
       const Timestamp start = s.now();
       s.node(a).clear_events();
-      ASSERT_TRUE(s.with(a, [&](Router& r, Timestamp now) { return r.send_probe(s.prefix(b), now); }));
+      ASSERT_TRUE(
+          s.with(a, [&](Router& r, Timestamp now) { return r.send_probe(s.prefix(b), now); }));
       s.net().run_until(start + 20 * kSecond);
       const CircuitUp* up = first_up(s, a, b);
       Timestamp when = 0;
@@ -130,13 +132,15 @@ TEST(RouterSim, NoProbeEverLoopsAndCostIsLinearInEdges) {
     if (msg.has_probe()) {
       ++probes;
       std::set<std::string> seen;
-      for (const Hop& h : msg.probe().route().hops()) EXPECT_TRUE(seen.insert(h.partial_id()).second);
+      for (const Hop& h : msg.probe().route().hops())
+        EXPECT_TRUE(seen.insert(h.partial_id()).second);
       EXPECT_EQ(seen.count(msg.probe().route().hops().rbegin()->next_partial_id()), 0u);
     }
     if (msg.has_probe_result()) ++results;
   }
   EXPECT_EQ(probes, results);  // every probe got exactly one answer
-  const double per_edge = static_cast<double>(probes + results) / static_cast<double>(t.edges.size());
+  const double per_edge =
+      static_cast<double>(probes + results) / static_cast<double>(t.edges.size());
   EXPECT_LE(per_edge, 4.0 * 2);  // 4 x the fan-out of 2
   EXPECT_NE(first_up(s, 0, 57), nullptr);
 }
@@ -148,10 +152,12 @@ TEST(RouterSim, FanOutLimitIsConfigurable) {
     o.config.max_copies_per_probe = copies;
     RoutingSim s(t, LinkParams{}, o);
     s.net().reset_stats();
-    ASSERT_TRUE(s.with(0, [&](Router& r, Timestamp now) { return r.send_probe(s.prefix(30), now); }));
+    ASSERT_TRUE(
+        s.with(0, [&](Router& r, Timestamp now) { return r.send_probe(s.prefix(30), now); }));
     ASSERT_TRUE(s.net().run_until_no_traffic(s.now() + 60 * kSecond));
     const auto& k = s.net().stats().sent_by_kind;
-    const double probes = static_cast<double>(k.count(RoutingMessage::kProbe) ? k.at(RoutingMessage::kProbe) : 0);
+    const double probes =
+        static_cast<double>(k.count(RoutingMessage::kProbe) ? k.at(RoutingMessage::kProbe) : 0);
     EXPECT_LE(probes, 2.0 * copies * static_cast<double>(t.edges.size()));
     EXPECT_NE(first_up(s, 0, 30), nullptr);
   }
@@ -161,7 +167,8 @@ TEST(RouterSim, FanOutLimitIsConfigurable) {
 TEST(RouterSim, RemovedLinkMakesBuilderFindAnotherPath) {
   Topology t = sim::ring(8, 5 * kMillisecond);
   RoutingSim s(t, LinkParams{}, options(9));
-  ASSERT_TRUE(s.with(0, [&](Router& r, Timestamp now) { return r.want_peer(s.prefix(3), now, 1); }));
+  ASSERT_TRUE(
+      s.with(0, [&](Router& r, Timestamp now) { return r.want_peer(s.prefix(3), now, 1); }));
   s.net().run_until(s.now() + 2 * kSecond);
   const CircuitUp* up = first_up(s, 0, 3);
   ASSERT_NE(up, nullptr);
@@ -226,7 +233,8 @@ TEST(RouterSim, CircuitStatesAndExpiryAtEveryHop) {
   for (sim::NodeIndex i = 1; i < 5; ++i) EXPECT_EQ(s.router(i).circuits().size(), 0u) << i;
   bool expired = false;
   for (const auto& te : s.node(4).events())
-    if (auto* d = std::get_if<CircuitDown>(&te.event)) expired |= d->reason == CloseReason::kExpired;
+    if (auto* d = std::get_if<CircuitDown>(&te.event))
+      expired |= d->reason == CloseReason::kExpired;
   EXPECT_TRUE(expired);
 }
 
@@ -241,7 +249,8 @@ TEST(RouterSim, VanishedOriginatorClosesEveryHop) {
   for (sim::NodeIndex i = 1; i < 5; ++i) EXPECT_EQ(s.router(i).circuits().size(), 0u) << i;
   bool closed = false;
   for (const auto& te : s.node(4).events())
-    if (auto* d = std::get_if<CircuitDown>(&te.event)) closed |= d->reason == CloseReason::kLinkDown;
+    if (auto* d = std::get_if<CircuitDown>(&te.event))
+      closed |= d->reason == CloseReason::kLinkDown;
   EXPECT_TRUE(closed);
 }
 
@@ -273,7 +282,8 @@ TEST(RouterSim, ExplicitCloseFreesEveryHop) {
   s.net().run_until(s.now() + kSecond);
   const CircuitUp* up = first_up(s, 0, 3);
   ASSERT_NE(up, nullptr);
-  ASSERT_TRUE(s.with(0, [&](Router& r, Timestamp now) { return r.close_circuit(up->session, up->label, now); }));
+  ASSERT_TRUE(s.with(
+      0, [&](Router& r, Timestamp now) { return r.close_circuit(up->session, up->label, now); }));
   s.net().run_until(s.now() + kSecond);
   for (sim::NodeIndex i = 0; i < 4; ++i) EXPECT_EQ(s.router(i).circuits().size(), 0u) << i;
 }
@@ -315,7 +325,8 @@ TEST(RouterSim, NewInterfaceTriggersImmediateProbe) {
   RoutingSim s(t, LinkParams{}, options(12));
   std::vector<sim::SentMessage> tap;
   s.node(0).tap = &tap;
-  ASSERT_TRUE(s.with(0, [&](Router& r, Timestamp now) { return r.want_peer(s.prefix(3), now, 1); }));
+  ASSERT_TRUE(
+      s.with(0, [&](Router& r, Timestamp now) { return r.want_peer(s.prefix(3), now, 1); }));
   s.net().run_until(s.now() + 3 * kSecond);
   ASSERT_NE(first_unreachable(s, 0), nullptr);
   tap.clear();
@@ -350,17 +361,20 @@ TEST(RouterSim, RecentProbesAreReofferedToNewNeighbours) {
 TEST(RouterSim, CachedRouteCostsHopsNotGraph) {
   Topology t = sim::random_graph(100, 6.0, 31);
   RoutingSim s(t, LinkParams{}, options(14));
-  ASSERT_TRUE(s.with(0, [&](Router& r, Timestamp now) { return r.build_circuit(s.prefix(50), now); }));
+  ASSERT_TRUE(
+      s.with(0, [&](Router& r, Timestamp now) { return r.build_circuit(s.prefix(50), now); }));
   s.net().run_until(s.now() + 5 * kSecond);
   const CircuitUp* up = first_up(s, 0, 50);
   ASSERT_NE(up, nullptr);
   const SessionId sess = up->session;
   const Label label = up->label;
-  ASSERT_TRUE(s.with(0, [&](Router& r, Timestamp now) { return r.close_circuit(sess, label, now); }));
+  ASSERT_TRUE(
+      s.with(0, [&](Router& r, Timestamp now) { return r.close_circuit(sess, label, now); }));
   s.net().run_until(s.now() + 5 * kSecond);
   s.node(0).clear_events();
   s.net().reset_stats();
-  auto nonce = s.with(0, [&](Router& r, Timestamp now) { return r.build_circuit(s.prefix(50), now); });
+  auto nonce =
+      s.with(0, [&](Router& r, Timestamp now) { return r.build_circuit(s.prefix(50), now); });
   ASSERT_TRUE(nonce);
   EXPECT_EQ(*nonce, 0u);  // from the cache
   s.net().run_until(s.now() + 5 * kSecond);
@@ -371,7 +385,9 @@ TEST(RouterSim, CachedRouteCostsHopsNotGraph) {
   EXPECT_EQ(k.count(RoutingMessage::kProbe), 0u);
   EXPECT_EQ(s.net().stats().sent, 2 * links);  // CircuitInit out, CircuitEstablished back
   // The destination side can reuse its cached route too (the seed's Route kind).
-  ASSERT_TRUE(s.with(0, [&](Router& r, Timestamp now) { return r.close_circuit(again->session, again->label, now); }));
+  ASSERT_TRUE(s.with(0, [&](Router& r, Timestamp now) {
+    return r.close_circuit(again->session, again->label, now);
+  }));
   s.net().run_until(s.now() + 5 * kSecond);
   s.node(50).clear_events();
   auto n2 = s.with(50, [&](Router& r, Timestamp now) { return r.build_circuit(s.prefix(0), now); });
@@ -386,16 +402,19 @@ TEST(RouterSim, CachedRouteCostsHopsNotGraph) {
 TEST(RouterSim, BrokenCachedRouteFallsBackToFlooding) {
   Topology t = sim::ring(6, 5 * kMillisecond);
   RoutingSim s(t, LinkParams{}, options(15));
-  ASSERT_TRUE(s.with(0, [&](Router& r, Timestamp now) { return r.build_circuit(s.prefix(2), now); }));
+  ASSERT_TRUE(
+      s.with(0, [&](Router& r, Timestamp now) { return r.build_circuit(s.prefix(2), now); }));
   s.net().run_until(s.now() + 2 * kSecond);
   const CircuitUp* up = first_up(s, 0, 2);
   ASSERT_NE(up, nullptr);
   ASSERT_EQ(up->route.route().hops_size(), 2);  // 0-1-2
-  ASSERT_TRUE(s.with(0, [&](Router& r, Timestamp now) { return r.close_circuit(up->session, up->label, now); }));
+  ASSERT_TRUE(s.with(
+      0, [&](Router& r, Timestamp now) { return r.close_circuit(up->session, up->label, now); }));
   s.net().schedule_link(s.link(1), false, s.now());  // 1-2
   s.net().run_until(s.now() + kSecond);
   s.node(0).clear_events();
-  ASSERT_TRUE(s.with(0, [&](Router& r, Timestamp now) { return r.build_circuit(s.prefix(2), now); }));
+  ASSERT_TRUE(
+      s.with(0, [&](Router& r, Timestamp now) { return r.build_circuit(s.prefix(2), now); }));
   s.net().run_until(s.now() + 10 * kSecond);
   const CircuitUp* again = first_up(s, 0, 2);
   ASSERT_NE(again, nullptr);
@@ -444,7 +463,8 @@ TEST(RouterSim, WorksWithSkewedClocksAndLossyLinks) {
   for (std::uint32_t b = 1; b < t.nodes && tried < 5; ++b) {
     if (comp[b] != comp[0]) continue;
     ++tried;
-    ASSERT_TRUE(s.with(0, [&](Router& r, Timestamp now) { return r.send_probe(s.prefix(b), now); }));
+    ASSERT_TRUE(
+        s.with(0, [&](Router& r, Timestamp now) { return r.send_probe(s.prefix(b), now); }));
     s.net().run_until(s.now() + 5 * kSecond);
     EXPECT_NE(first_up(s, 0, b), nullptr) << b;
   }
@@ -459,7 +479,8 @@ TEST(RouterSim, ThousandNodesManyBuildsStayBounded) {
   for (sim::NodeIndex a = 0; a < 6; ++a) {
     if (comp[a] != comp[999 - a]) continue;
     ++wanted;
-    ASSERT_TRUE(s.with(a, [&](Router& r, Timestamp now) { return r.want_peer(s.prefix(999 - a), now, 2); }));
+    ASSERT_TRUE(s.with(
+        a, [&](Router& r, Timestamp now) { return r.want_peer(s.prefix(999 - a), now, 2); }));
   }
   s.net().run_until(s.now() + 10 * kSecond);
   int ok = 0;

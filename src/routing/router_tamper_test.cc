@@ -181,7 +181,8 @@ TEST(TamperLimits, RateLimitAndTableCapsDropAndCount) {
   // Node 0 floods node 1 with 50 distinct probes at one instant.
   for (int k = 0; k < 50; ++k) {
     ASSERT_TRUE(s.with(0, [&](Router& r, Timestamp now) {
-      return r.send_probe(PeerPrefix{std::vector<std::uint8_t>(10, static_cast<std::uint8_t>(k))}, now);
+      return r.send_probe(PeerPrefix{std::vector<std::uint8_t>(10, static_cast<std::uint8_t>(k))},
+                          now);
     }));
   }
   s.net().run_until(s.now() + kSecond);

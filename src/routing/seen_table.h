@@ -12,7 +12,7 @@
 namespace qc::routing {
 
 struct SeenEntry {
-  Timestamp expiry = 0;                  // local time after which the entry is dropped
+  Timestamp expiry = 0;                   // local time after which the entry is dropped
   std::array<std::uint64_t, 4> copies{};  // hashes of copies processed (first 4)
   std::uint8_t ncopies = 0;
   std::uint8_t accepted = 0;  // copies verified and forwarded (or answered, at the destination)

@@ -3,7 +3,9 @@
 namespace qc::routing {
 
 namespace {
-inline std::uint64_t rotl(std::uint64_t x, int b) { return (x << b) | (x >> (64 - b)); }
+inline std::uint64_t rotl(std::uint64_t x, int b) {
+  return (x << b) | (x >> (64 - b));
+}
 }  // namespace
 
 SipHasher::SipHasher(const SipKey& key)

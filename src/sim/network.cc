@@ -95,8 +95,7 @@ void Network::send(NodeIndex from, SessionId session, Packet packet) {
   l.busy_until[side] = start + tx;
   Timestamp at = start + tx + l.params.latency;
   auto lost = [&] {
-    return l.params.loss > 0 &&
-           static_cast<double>(random() >> 11) * 0x1.0p-53 < l.params.loss;
+    return l.params.loss > 0 && static_cast<double>(random() >> 11) * 0x1.0p-53 < l.params.loss;
   };
   if (packet.reliable) {
     // Each loss costs a retransmission after about three one-way delays.
@@ -120,7 +119,9 @@ void Network::reschedule(NodeIndex n) {
   }
 }
 
-void Network::wake(NodeIndex node) { reschedule(node); }
+void Network::wake(NodeIndex node) {
+  reschedule(node);
+}
 
 void Network::dispatch(Event& e) {
   ++stats_.events;

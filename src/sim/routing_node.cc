@@ -4,9 +4,8 @@ namespace qc::sim {
 
 RoutingNode::RoutingNode(NodeIndex self, const std::vector<routing::NodeId>& ids,
                          std::unique_ptr<routing::Signer> signer,
-                         std::unique_ptr<routing::KeyDirectory> keys,
-                         const routing::Config& config, std::uint64_t seed,
-                         std::int64_t unix_offset)
+                         std::unique_ptr<routing::KeyDirectory> keys, const routing::Config& config,
+                         std::uint64_t seed, std::int64_t unix_offset)
     : self_(self),
       ids_(ids),
       signer_(std::move(signer)),
@@ -41,8 +40,7 @@ void RoutingNode::on_link_down(Network& net, SessionId session, Timestamp now) {
   flush(net);
 }
 
-void RoutingNode::inject(Network& net, SessionId session, const std::string& bytes,
-                         Timestamp now) {
+void RoutingNode::inject(Network& net, SessionId session, const std::string& bytes, Timestamp now) {
   routing::RoutingMessage m;
   if (!m.ParseFromString(bytes)) {
     ++parse_errors;
@@ -52,8 +50,7 @@ void RoutingNode::inject(Network& net, SessionId session, const std::string& byt
   flush(net);
 }
 
-void RoutingNode::on_packet(Network& net, SessionId session, const Packet& packet,
-                            Timestamp now) {
+void RoutingNode::on_packet(Network& net, SessionId session, const Packet& packet, Timestamp now) {
   inject(net, session, *static_cast<const std::string*>(packet.payload.get()), now);
 }
 
@@ -69,7 +66,7 @@ RoutingSim::RoutingSim(const Topology& topology, LinkParams base, const RoutingS
   build(topology, base, options, [&](NodeIndex i) {
     auto signer = std::make_unique<routing::testing::FakeSigner>(registry_, ids_[i]);
     auto keys = std::make_unique<routing::testing::FakeKeyDirectory>(registry_, ids_[i],
-                                                                      options.know_all_keys);
+                                                                     options.know_all_keys);
     if (!options.know_all_keys) {
       // Neighbours always know each other (the session's TLS handshake showed the certificate).
       for (const Edge& e : topology.edges) {

@@ -69,9 +69,9 @@ class RoutingNode final : public Node {
 struct RoutingSimOptions {
   routing::Config config;
   std::uint64_t seed = 1;
-  bool know_all_keys = true;      // false: nodes know only neighbours; others via PeerQuery
-  Duration max_unix_skew = 0;     // each node's unix clock is off by up to this (either way)
-  InterfaceId interface = 1;      // interface id used on both ends of every link
+  bool know_all_keys = true;   // false: nodes know only neighbours; others via PeerQuery
+  Duration max_unix_skew = 0;  // each node's unix clock is off by up to this (either way)
+  InterfaceId interface = 1;   // interface id used on both ends of every link
 };
 
 // Makes node i's signer and key directory (for runs with real keys instead of the fake).

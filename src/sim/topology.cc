@@ -19,9 +19,7 @@ struct Rng {
   }
   double uniform() { return static_cast<double>(next() >> 11) * 0x1.0p-53; }
   std::uint32_t below(std::uint32_t n) { return static_cast<std::uint32_t>(next() % n); }
-  Duration between(Duration lo, Duration hi) {
-    return hi <= lo ? lo : lo + next() % (hi - lo + 1);
-  }
+  Duration between(Duration lo, Duration hi) { return hi <= lo ? lo : lo + next() % (hi - lo + 1); }
 };
 
 }  // namespace
@@ -92,7 +90,8 @@ std::vector<std::uint32_t> Topology::largest_component() const {
   auto comp = components();
   std::vector<std::uint32_t> count(nodes + 1, 0);
   for (auto c : comp) ++count[c];
-  auto best = static_cast<std::uint32_t>(std::max_element(count.begin(), count.end()) - count.begin());
+  auto best =
+      static_cast<std::uint32_t>(std::max_element(count.begin(), count.end()) - count.begin());
   std::vector<std::uint32_t> out;
   for (std::uint32_t i = 0; i < nodes; ++i)
     if (comp[i] == best) out.push_back(i);
@@ -147,7 +146,8 @@ Topology random_geometric(std::uint32_t n, double avg_degree, std::uint64_t seed
       const double d = std::hypot(x[i] - x[j], y[i] - y[j]);
       if (d <= r) {
         const double f = r > 0 ? d / r : 0;
-        const auto lat = min_latency + static_cast<Duration>(f * static_cast<double>(max_latency - min_latency));
+        const auto lat =
+            min_latency + static_cast<Duration>(f * static_cast<double>(max_latency - min_latency));
         t.edges.push_back({i, j, lat});
       }
     }
@@ -189,7 +189,8 @@ Topology scale_free(std::uint32_t n, std::uint32_t m, std::uint64_t seed, Durati
   for (std::uint32_t v = core; v < n; ++v) {
     std::set<std::uint32_t> targets;
     while (targets.size() < std::min(m, v)) {
-      targets.insert(ends.empty() ? rng.below(v) : ends[rng.below(static_cast<std::uint32_t>(ends.size()))]);
+      targets.insert(ends.empty() ? rng.below(v)
+                                  : ends[rng.below(static_cast<std::uint32_t>(ends.size()))]);
     }
     for (std::uint32_t u : targets) {
       t.edges.push_back({u, v, rng.between(min_latency, max_latency)});

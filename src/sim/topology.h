@@ -45,10 +45,12 @@ Topology grid(std::uint32_t w, std::uint32_t h, Duration latency = kMillisecond)
 // Nodes uniform in the unit square, joined when closer than the radius that gives
 // `avg_degree`; latency grows with distance from min to max.
 Topology random_geometric(std::uint32_t n, double avg_degree, std::uint64_t seed,
-                          Duration min_latency = kMillisecond, Duration max_latency = 20 * kMillisecond);
+                          Duration min_latency = kMillisecond,
+                          Duration max_latency = 20 * kMillisecond);
 // G(n, m) with m = n * avg_degree / 2 distinct edges; latencies uniform in [min, max].
 Topology random_graph(std::uint32_t n, double avg_degree, std::uint64_t seed,
-                      Duration min_latency = kMillisecond, Duration max_latency = 20 * kMillisecond);
+                      Duration min_latency = kMillisecond,
+                      Duration max_latency = 20 * kMillisecond);
 // Barabasi-Albert preferential attachment, `m` edges per new node.
 Topology scale_free(std::uint32_t n, std::uint32_t m, std::uint64_t seed,
                     Duration min_latency = kMillisecond, Duration max_latency = 20 * kMillisecond);

@@ -89,6 +89,8 @@ Bytes FakeKeyDirectory::chain_of(const PartialId& partial) {
   return Bytes(v->node_id().begin(), v->node_id().end());
 }
 
-void FakeKeyDirectory::introduce(const NodeId& id) { make(partial_of(id)); }
+void FakeKeyDirectory::introduce(const NodeId& id) {
+  make(partial_of(id));
+}
 
 }  // namespace qc::routing::testing
