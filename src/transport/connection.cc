@@ -821,16 +821,22 @@ long Connection::write_one(std::uint8_t* dst, std::size_t dstlen, void* path_sto
   return ngtcp2_conn_write_pkt(conn, &ps->path, pi, dst, dstlen, now);
 }
 
-void Connection::write_packets(Timestamp now, PacketSink& sink) {
+void Connection::write_packets(Timestamp now, PacketSink& sink, std::size_t max_packet) {
   if (state_ == State::kClosed) return;
   if (state_ == State::kClosePending) {
     write_close(now, sink);
     return;
   }
   check_path_mtu();
+  // ngtcp2 keeps ordinary packets within the path maximum itself; the buffer must allow the
+  // configured maximum so that PMTUD probes (larger than the path maximum) can be written.
   std::size_t path_max = path_max_udp_payload();
   std::size_t max_payload =
       std::max(path_max, ngtcp2_conn_get_max_tx_udp_payload_size(impl_->conn));
+  if (max_packet > 0) {
+    path_max = std::min(path_max, max_packet);
+    max_payload = std::min(max_payload, max_packet);
+  }
   std::size_t quantum = ngtcp2_conn_get_send_quantum(impl_->conn);
   std::size_t max_pkts =
       std::clamp<std::size_t>(quantum / std::max<std::size_t>(path_max, 1), 1, kMaxBurstPackets);
@@ -839,7 +845,7 @@ void Connection::write_packets(Timestamp now, PacketSink& sink) {
   ngtcp2_pkt_info pi{};
   for (std::size_t npkts = 0; npkts < max_pkts;) {
     std::span<std::uint8_t> buf = sink.buffer(max_payload);
-    long nw = write_one(buf.data(), path_max, &ps, &pi, now);
+    long nw = write_one(buf.data(), max_payload, &ps, &pi, now);
     if (nw < 0) {
       fail(static_cast<int>(nw), now);
       if (state_ == State::kClosePending) write_close(now, sink);

@@ -79,8 +79,10 @@ class Connection {
   // One received UDP payload. Errors close the connection (reported through on_closed); the
   // returned Result only says whether the packet was taken.
   Result<void> read_packet(const Path& path, ByteView packet, std::uint8_t ecn, Timestamp now);
-  // Writes packets (at most one send quantum, at most 64) into `sink`.
-  void write_packets(Timestamp now, PacketSink& sink);
+  // Writes packets (at most one send quantum, at most 64) into `sink`. `max_packet` > 0 caps
+  // every packet below the path maximum (a channel over a circuit passes the circuit's current
+  // room, nested-quic.md section 5); ngtcp2 pads and limits packets to it.
+  void write_packets(Timestamp now, PacketSink& sink, std::size_t max_packet = 0);
   // When handle_expiry() is due (kNever when nothing is pending).
   Timestamp expiry() const;
   void handle_expiry(Timestamp now);

@@ -35,6 +35,9 @@ class Recorder : public ConnectionObserver {
   void on_datagram(ByteView data) override { datagrams.emplace_back(data.begin(), data.end()); }
   void on_datagram_acked(std::uint64_t) override { ++acked; }
   void on_datagram_lost(std::uint64_t) override { ++lost; }
+  void on_path_mtu_changed(std::size_t udp_payload, std::size_t room) override {
+    mtu_changes.emplace_back(udp_payload, room);
+  }
   void on_closed(const CloseInfo& info) override { closed = info; }
 
   bool confirmed = false;
@@ -47,6 +50,7 @@ class Recorder : public ConnectionObserver {
   int acked = 0, lost = 0;
   std::optional<CloseInfo> closed;
   std::function<void(std::int64_t)> writable;
+  std::vector<std::pair<std::size_t, std::size_t>> mtu_changes;
 };
 
 class QueueSink : public PacketSink {
@@ -69,7 +73,8 @@ class Pair {
  public:
   Pair(const TestNode& client_node, const TestNode& server_node,
        std::optional<identity::NodeId> expected = std::nullopt, Duration delay = kMillisecond,
-       Duration keep_alive = 5 * kSecond) {
+       Duration keep_alive = 5 * kSecond,
+       const std::function<void(ConnectionSettings&)>& tune = nullptr) {
     delay_ = delay;
     client_addr_ = *Address::parse("127.0.0.1", 40000);
     server_addr_ = *Address::parse("127.0.0.1", 40001);
@@ -86,6 +91,10 @@ class Pair {
     ss_.role = Role::kServer;
     ss_.tls = *stls;
     ss_.keep_alive = keep_alive;
+    if (tune) {
+      tune(cs_);
+      tune(ss_);
+    }
     auto c = Connection::connect(cs_, Path{client_addr_, server_addr_}, &client_obs, now_);
     EXPECT_TRUE(c) << c.error().to_string();
     if (c) client = std::move(*c);
@@ -115,12 +124,18 @@ class Pair {
     if (client && !client->is_closed()) {
       QueueSink sink;
       client->write_packets(now_, sink);
-      for (auto& p : sink.out) to_server_.emplace_back(now_ + delay_, std::move(p));
+      for (auto& p : sink.out) {
+        largest_packet = std::max(largest_packet, p.size());
+        to_server_.emplace_back(now_ + delay_, std::move(p));
+      }
     }
     if (server && !server->is_closed()) {
       QueueSink sink;
       server->write_packets(now_, sink);
-      for (auto& p : sink.out) to_client_.emplace_back(now_ + delay_, std::move(p));
+      for (auto& p : sink.out) {
+        largest_packet = std::max(largest_packet, p.size());
+        to_client_.emplace_back(now_ + delay_, std::move(p));
+      }
     }
   }
 
@@ -151,6 +166,7 @@ class Pair {
   bool both_closed() const { return client_obs.closed && server_obs.closed; }
 
   Timestamp now_ = kSecond;
+  std::size_t largest_packet = 0;
   Recorder client_obs, server_obs;
   std::unique_ptr<Connection> client, server;
 
@@ -313,6 +329,41 @@ TEST_F(ConnectionTest, StreamResetAndPeerOpenedStream) {
   ASSERT_TRUE(p.client->reset_stream(*id, 42));
   EXPECT_FALSE(p.client->write_stream(*id, as_bytes("more")));
   EXPECT_FALSE(p.client->write_stream(12345, as_bytes("unknown stream")));
+}
+
+TEST_F(ConnectionTest, PathMtuDiscoveryRaisesDatagramRoom) {
+  Pair p(*a_, *b_);
+  ASSERT_TRUE(p.run([&] { return p.both_confirmed(); }));
+  p.run([&] { return p.client->path_max_udp_payload() >= 1406; });
+  std::size_t path_max = p.client->path_max_udp_payload();
+  ASSERT_GE(path_max, 1406u) << "PMTUD should raise the path maximum above 1200";
+  // Room = path max - 20 - DCID (8) - packet number reserve (2).
+  EXPECT_EQ(p.client->datagram_room(), path_max - 30);
+  ASSERT_FALSE(p.client_obs.mtu_changes.empty());
+  EXPECT_EQ(p.client_obs.mtu_changes.back().first, path_max);
+  EXPECT_EQ(p.client_obs.mtu_changes.back().second, path_max - 30);
+  EXPECT_GT(p.largest_packet, 1200u);
+  // A datagram of exactly the room is sent.
+  Bytes d(p.client->datagram_room(), 3);
+  EXPECT_EQ(p.client->send_datagram(d).status, DatagramStatus::kAccepted);
+  ASSERT_TRUE(p.run([&] { return p.server_obs.datagrams.size() == 1; }));
+}
+
+// The channel layer's configuration (issue 5): fixed inner size, no PMTUD, no shaping.
+TEST_F(ConnectionTest, InnerChannelModeNeverExceedsItsSize) {
+  Pair p(*a_, *b_, std::nullopt, kMillisecond, 5 * kSecond, [](ConnectionSettings& s) {
+    s.max_tx_udp_payload_size = 1402;
+    s.pmtud = false;
+    s.payload_shaping = false;
+  });
+  ASSERT_TRUE(p.run([&] { return p.both_confirmed(); }));
+  auto id = p.client->open_bidi_stream();
+  ASSERT_TRUE(id);
+  Bytes big(1 << 20, 9);
+  ASSERT_TRUE(p.client->write_stream(*id, big, true));
+  ASSERT_TRUE(p.run([&] { return p.server_obs.fins[*id]; }));
+  EXPECT_EQ(p.largest_packet, 1402u);
+  EXPECT_EQ(p.client->datagram_room(), 1402u - 20 - 8 - 2);
 }
 
 // ---- refusals ----
