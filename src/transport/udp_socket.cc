@@ -70,6 +70,16 @@ Result<void> UdpSocket::open(const Address& local, const UdpSocketOptions& opts)
   if (family == AF_INET) setsockopt(fd_, IPPROTO_IP, IP_RECVTOS, &on, sizeof on);
   set_buffer(fd_, SO_RCVBUF, SO_RCVBUFFORCE, static_cast<int>(opts.buffer_bytes));
   set_buffer(fd_, SO_SNDBUF, SO_SNDBUFFORCE, static_cast<int>(opts.buffer_bytes));
+  if (opts.reuse_address) setsockopt(fd_, SOL_SOCKET, SO_REUSEADDR, &on, sizeof on);
+  if (!opts.device.empty() &&
+      setsockopt(fd_, SOL_SOCKET, SO_BINDTODEVICE, opts.device.c_str(),
+                 static_cast<socklen_t>(opts.device.size())) != 0) {
+    int e = errno;
+    close();
+    return Err(e == EPERM ? Errc::kUnsupported : Errc::kIo,
+               "SO_BINDTODEVICE " + opts.device + ": " + std::strerror(e) +
+                   (e == EPERM ? " (needs root or CAP_NET_RAW)" : ""));
+  }
   if (::bind(fd_, local.sockaddr_ptr(), local.size()) != 0) {
     int e = errno;
     close();

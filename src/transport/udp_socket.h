@@ -8,6 +8,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <functional>
+#include <string>
 #include <memory>
 #include <span>
 
@@ -22,6 +23,12 @@ struct UdpSocketOptions {
   std::size_t buffer_bytes = 4u << 20;  // SO_RCVBUF / SO_SNDBUF (SO_*BUFFORCE when allowed)
   bool gso = true;
   bool gro = true;
+  // Bind to this network interface (SO_BINDTODEVICE; needs CAP_NET_RAW): packets from other
+  // interfaces never reach the socket, and sends leave through it. "" = any interface.
+  std::string device;
+  // SO_REUSEADDR, so sockets bound to different devices (and one to none) can share a port; the
+  // kernel delivers a packet to the socket bound to its interface first.
+  bool reuse_address = false;
 };
 
 struct UdpCounters {
