@@ -19,6 +19,7 @@ Result<void> CircuitBuilder::want(const PeerPrefix& peer, std::uint32_t count, T
   w.peer = peer;
   w.wanted = count;
   w.next_build = now;
+  w.period_end = now;
   peers_.push_back(std::move(w));
   return Ok();
 }
@@ -73,14 +74,60 @@ std::vector<PeerPrefix> CircuitBuilder::due(Timestamp now) {
   std::vector<PeerPrefix> out;
   for (auto& w : peers_) {
     if (w.next_build > now) continue;
+    if (w.period_end <= now) {
+      w.period_end = now + random_.between(config_.reprobe_min, config_.reprobe_max);
+      w.followups = 0;
+      w.avoid_failed = false;
+    }
     if (short_of(w)) {
       out.push_back(w.peer);
       w.last_build = now;
       ++w.builds;
     }
-    w.next_build = now + random_.between(config_.reprobe_min, config_.reprobe_max);
+    w.next_build = w.period_end;
   }
   return out;
+}
+
+WantedPeer* CircuitBuilder::find_prefix(const PeerPrefix& peer) {
+  for (auto& w : peers_)
+    if (w.peer == peer) return &w;
+  return nullptr;
+}
+
+std::vector<PartialId> CircuitBuilder::avoid_for(const PeerPrefix& peer) const {
+  std::vector<PartialId> out;
+  for (const auto& w : peers_) {
+    if (!(w.peer == peer) || w.avoid_failed) continue;
+    for (const auto& c : w.circuits) {
+      for (const auto& r : c.relays) {
+        if (out.size() >= 16) return out;
+        if (std::find(out.begin(), out.end(), r) == out.end()) out.push_back(r);
+      }
+    }
+  }
+  return out;
+}
+
+void CircuitBuilder::on_probe_sent(const PeerPrefix& peer, std::uint64_t nonce, bool avoided) {
+  while (sent_.size() >= 2 * config_.max_wanted_peers + 16) sent_.erase(sent_.begin());
+  sent_[nonce] = SentProbe{peer, avoided};
+}
+
+void CircuitBuilder::on_probe_done(std::uint64_t nonce, bool reached, Timestamp now) {
+  auto it = sent_.find(nonce);
+  if (it == sent_.end()) return;
+  const SentProbe sp = it->second;
+  sent_.erase(it);
+  WantedPeer* w = find_prefix(sp.peer);
+  if (!w || !short_of(*w) || w->followups >= kMaxFollowups) return;
+  if (!reached) {
+    if (!sp.avoided) return;  // unreachable: wait for the period
+    w->avoid_failed = true;
+  }
+  ++w->followups;
+  w->next_build =
+      std::min(w->next_build, std::max(now, w->last_build + config_.min_rebuild_interval));
 }
 
 Timestamp CircuitBuilder::next_deadline() const {

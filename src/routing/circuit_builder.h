@@ -3,14 +3,17 @@
 // Policy (docs/routing.md): a build is due at once when a peer is first wanted, then every
 // random 25..40 s (Config::reprobe_min/max) while the peer has fewer established circuits than
 // wanted; at once for every short peer when a neighbour appears on an interface not seen before;
-// and at once (at most every min_rebuild_interval) when the last circuit to a peer goes down.
-// A build tries the route cache first and floods a probe otherwise (the Router does that).
+// at once (at most every min_rebuild_interval) when the last circuit to a peer goes down; and
+// at once, at most twice a period, after a probe round that left the peer short. With no
+// circuit, a build tries the route cache first and floods a probe otherwise; with some, it
+// floods a probe that avoids their relays (the Router does that).
 // Among offered circuits it prefers ones disjoint (no shared relay) from those it holds; a
 // circuit sharing a relay is held for candidate_hold and taken only if still short then.
 // Pure state: no IO, time passed in, randomness injected.
 #pragma once
 
 #include <cstdint>
+#include <map>
 #include <vector>
 
 #include "common/clock.h"
@@ -30,8 +33,11 @@ struct WantedPeer {
   PeerPrefix peer;
   std::uint32_t wanted = 0;
   Timestamp next_build = 0;  // when the next build is due (if still short)
+  Timestamp period_end = 0;  // the next tick of the random 25..40 s period
   Timestamp last_build = 0;  // when the last build started (0: never)
   std::uint64_t builds = 0;
+  std::uint32_t followups = 0;        // immediate extra builds in this period
+  bool avoid_failed = false;          // a probe avoiding our circuits' relays found nothing
   std::vector<HeldCircuit> circuits;  // established circuits to this peer
 };
 
@@ -57,15 +63,32 @@ class CircuitBuilder {
   // A neighbour session came up on an interface never seen before: short peers build now.
   void on_new_interface(Timestamp now);
 
+  // Relays to avoid in the next probe to `peer`: those of the circuits it holds (so the new
+  // circuit is disjoint), unless such a probe already failed this period. Empty: no constraint.
+  std::vector<PartialId> avoid_for(const PeerPrefix& peer) const;
+  // A build for `peer` sent probe `nonce` (with an avoid list or not).
+  void on_probe_sent(const PeerPrefix& peer, std::uint64_t nonce, bool avoided);
+  // Every branch of probe `nonce` answered. A round that reached the peer but left it short, or
+  // an avoiding probe that found nothing, is followed by another build at once (at most
+  // kMaxFollowups per period; the second without the avoid list).
+  void on_probe_done(std::uint64_t nonce, bool reached, Timestamp now);
+  static constexpr std::uint32_t kMaxFollowups = 2;
+
   // Peers whose build is due at `now` and still short; each gets its next random deadline.
   std::vector<PeerPrefix> due(Timestamp now);
   Timestamp next_deadline() const;
 
  private:
   bool short_of(const WantedPeer& w) const { return w.circuits.size() < w.wanted; }
+  WantedPeer* find_prefix(const PeerPrefix& peer);
+  struct SentProbe {
+    PeerPrefix peer;
+    bool avoided;
+  };
   const Config& config_;
   Random& random_;
   std::vector<WantedPeer> peers_;
+  std::map<std::uint64_t, SentProbe> sent_;  // probes in flight, by nonce (bounded)
 };
 
 }  // namespace qc::routing

@@ -18,6 +18,8 @@ struct Config {
   // a slow direct link over a faster detour (off: see docs/routing.md).
   bool direct_to_destination = false;
   std::uint32_t circuits_per_probe = 2;  // CircuitInits a destination answers one probe id with
+  // After the first, the destination answers only copies sharing no relay with earlier answers.
+  bool destination_prefers_disjoint = true;
   Duration recent_probe_window = 60 * kSecond;  // probes kept and re-offered to new neighbours
   Duration peer_query_timeout = 5 * kSecond;    // parked messages wait this long for an answer
 

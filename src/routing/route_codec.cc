@@ -30,6 +30,8 @@ void put_header(Bytes& b, const Route& r) {
   b.push_back(static_cast<std::uint8_t>(r.destination().size()));
   put_str(b, r.destination());
   put_u64(b, r.expiry_ms());
+  b.push_back(static_cast<std::uint8_t>(r.avoid_size()));
+  for (const std::string& a : r.avoid()) put_str(b, a);
 }
 
 void put_fields(Bytes& b, const Hop& h) {
@@ -55,6 +57,9 @@ Result<void> check_route_structure(const Route& route, std::size_t max_hops) {
   if (route.originator().size() != kNodeIdSize) return Err(Errc::kProtocol, "originator size");
   if (route.destination().size() < kPartialIdSize || route.destination().size() > kNodeIdSize)
     return Err(Errc::kProtocol, "destination size");
+  if (route.avoid_size() > static_cast<int>(kMaxAvoid)) return Err(Errc::kProtocol, "avoid list");
+  for (const std::string& a : route.avoid())
+    if (a.size() != kPartialIdSize) return Err(Errc::kProtocol, "avoid id size");
   const int n = route.hops_size();
   if (n < 1) return Err(Errc::kProtocol, "no hops");
   if (static_cast<std::size_t>(n) > max_hops) return Err(Errc::kTooLarge, "too many hops");

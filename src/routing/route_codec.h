@@ -1,7 +1,8 @@
 // The signed byte layouts of routes (probe hops) and RouteEstablish, and their checks.
 //
 // Hop i signs: "qc-hop-v1" | originator(32) | nonce(8, LE) | len(destination)(1) | destination |
-//   expiry_ms(8) | for j < i: fields(j) | len(sig j)(2, LE) | sig j | fields(i)
+//   expiry_ms(8) | count(avoid)(1) | avoid ids (10 each) | for j < i: fields(j) | len(sig j)(2, LE)
+//   | sig j | fields(i)
 // where fields(h) = partial(10) | backward_if(4) | forward_if(4) | timestamp_ms(8) | next(10),
 // integers little-endian. So a hop's signature covers the header, every earlier hop and its
 // signature, and itself: no hop can be removed, reordered or inserted without breaking a
@@ -26,6 +27,7 @@
 namespace qc::routing {
 
 constexpr std::size_t kMaxSignatureSize = 128;  // Ed25519 is 64; ECDSA P-256 DER up to 72
+constexpr std::size_t kMaxAvoid = 16;           // partial ids in a probe's avoid list
 
 struct HopFields {
   PartialId partial{};

@@ -90,7 +90,7 @@ void Router::on_neighbour_down(SessionId session, Timestamp now) {
       endpoint_down(h, CloseReason::kLinkDown, now);
     }
   }
-  for (const Settled& s : probes_.settle_session(session)) on_settled(s);
+  for (const Settled& s : probes_.settle_session(session)) on_settled(s, now);
   std::erase_if(parked_, [&](const auto& kv) { return kv.second.session == session; });
   std::erase_if(held_, [&](const auto& kv) { return kv.second.session == session; });
   rate_.remove(session);
@@ -178,8 +178,17 @@ Timestamp Router::next_deadline() const {
 void Router::handle_timeout(Timestamp now) {
   Timer t{};
   while (timers_.pop_due(now, t)) on_timer(t, now);
-  for (const PeerPrefix& p : builder_.due(now)) {
-    (void)build_circuit(p, now);
+  for (const PeerPrefix& p : builder_.due(now)) start_build(p, now);
+}
+
+void Router::start_build(const PeerPrefix& peer, Timestamp now) {
+  const std::vector<PartialId> avoid = builder_.avoid_for(peer);
+  if (avoid.empty()) {
+    auto nonce = build_circuit(peer, now);
+    if (nonce && *nonce != 0) builder_.on_probe_sent(peer, *nonce, false);
+  } else {
+    auto nonce = send_probe(peer, now, avoid);
+    if (nonce) builder_.on_probe_sent(peer, *nonce, true);
   }
 }
 
@@ -187,13 +196,17 @@ void Router::on_timer(const Timer& t, Timestamp now) {
   switch (t.kind) {
     case TimerKind::kSeen: {
       Timestamp later = seen_.expire(t.key, now);
-      if (later != kNever) timers_.push(later, TimerKind::kSeen, t.key);
+      if (later != kNever) {
+        timers_.push(later, TimerKind::kSeen, t.key);
+      } else {
+        answered_relays_.erase(t.key);
+      }
       break;
     }
     case TimerKind::kProbeEntry: {
       const auto id = static_cast<std::uint32_t>(t.key);
       if (auto s = probes_.expire(id, now)) {
-        on_settled(*s);
+        on_settled(*s, now);
       } else if (const ProbeEntry* e = probes_.find(id)) {
         timers_.push(e->expiry, TimerKind::kProbeEntry, id);
       }
@@ -207,8 +220,6 @@ void Router::on_timer(const Timer& t, Timestamp now) {
       break;
     case TimerKind::kHold:
       hold_timeout(t.key, now);
-      break;
-    case TimerKind::kBuilder:
       break;
   }
 }

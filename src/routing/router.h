@@ -70,7 +70,9 @@ class Router {
   // (0 when a cached route was tried).
   Result<std::uint64_t> build_circuit(const PeerPrefix& peer, Timestamp now);
   // Floods a probe, skipping the cache. Returns its nonce.
-  Result<std::uint64_t> send_probe(const PeerPrefix& peer, Timestamp now);
+  // `avoid`: partial ids the probe must not cross (at most 16; signed into the probe).
+  Result<std::uint64_t> send_probe(const PeerPrefix& peer, Timestamp now,
+                                   const std::vector<PartialId>& avoid = {});
   // Closes a circuit this node is an endpoint of (sends CircuitClose along it).
   Result<void> close_circuit(SessionId session, Label label, Timestamp now);
   void handle_timeout(Timestamp now);
@@ -144,7 +146,8 @@ class Router {
                                        InterfaceId backward_if, const ProbeEntry& entry,
                                        Timestamp now);
   std::vector<SessionId> probe_targets(const Route& route) const;
-  void on_settled(const Settled& s);
+  void on_settled(const Settled& s, Timestamp now);
+  void start_build(const PeerPrefix& peer, Timestamp now);
   void reoffer(SessionId s, Timestamp now);
   void remember(SessionId from, bool own, const Route& route, Timestamp expiry);
   Timestamp local_expiry(const Route& route, Timestamp now) const;
@@ -185,6 +188,8 @@ class Router {
   VerifiedCache verified_;
   std::deque<Recent> recent_;
   std::unordered_map<std::uint32_t, PeerPrefix> originated_;  // probe entry -> destination
+  // At the destination: relays of the copies answered, per probe id (lives with the seen entry).
+  std::unordered_map<std::uint64_t, std::vector<PartialId>> answered_relays_;
   std::map<std::uint32_t, Parked> parked_;
   std::uint32_t next_query_ = 1;
 

@@ -54,6 +54,8 @@ void Router::handle_probe(SessionId s, const RouteProbe& p, Timestamp now, bool 
   const std::vector<PartialId> path = route_partials(r);
   if (std::find(path.begin(), path.end(), self_partial_) != path.end())
     return drop(stats_.drop_contains_us);
+  for (const std::string& a : r.avoid())
+    if (a == id_bytes(self_partial_)) return drop(stats_.drop_avoided);
   const PeerPrefix dest{{r.destination().begin(), r.destination().end()}};
   const bool at_destination = dest.matches(self_);
   // Forwarding would add a hop past the limit.
@@ -66,6 +68,19 @@ void Router::handle_probe(SessionId s, const RouteProbe& p, Timestamp now, bool 
   SeenEntry* seen = seen_.find(pid);
   if (seen && (seen->has_copy(ch) || seen->accepted >= limit))
     return drop(stats_.drop_duplicate, ProbeResult::DUPLICATE);
+  // The destination answers the first copy (the fastest path), then only copies whose relays
+  // are disjoint from those already answered, so the circuits do not share a relay.
+  if (at_destination && seen && config_.destination_prefers_disjoint) {
+    auto it = answered_relays_.find(pid);
+    if (it != answered_relays_.end()) {
+      for (int i = 1; i < r.hops_size(); ++i) {
+        PartialId relay{};
+        (void)load_id(r.hops(i).partial_id(), relay);
+        if (std::find(it->second.begin(), it->second.end(), relay) != it->second.end())
+          return drop(stats_.drop_not_disjoint, ProbeResult::DUPLICATE);
+      }
+    }
+  }
 
   std::vector<PartialId> unknown;
   switch (verify_route(r, keys_, &verified_, &unknown)) {
@@ -93,6 +108,12 @@ void Router::handle_probe(SessionId s, const RouteProbe& p, Timestamp now, bool 
 
   if (at_destination) {
     ++stats_.probes_reached;
+    auto& relays = answered_relays_[pid];
+    for (int i = 1; i < r.hops_size(); ++i) {
+      PartialId relay{};
+      (void)load_id(r.hops(i).partial_id(), relay);
+      relays.push_back(relay);
+    }
     answer_as_destination(s, r, now);
     answer_probe(s, tag, ProbeResult::REACHED);
     return;
@@ -117,6 +138,9 @@ std::vector<SessionId> Router::probe_targets(const Route& route) const {
   std::vector<SessionId> all, direct;
   for (const auto& [sid, n] : sessions_) {
     if (std::find(path.begin(), path.end(), n.partial) != path.end()) continue;
+    bool avoided = false;
+    for (const std::string& a : route.avoid()) avoided |= a == id_bytes(n.partial);
+    if (avoided) continue;
     all.push_back(sid);
     if (dest.matches(n.peer)) direct.push_back(sid);
   }
@@ -158,17 +182,17 @@ std::optional<std::uint32_t> Router::fan_out(const Route& route,
   return id;
 }
 
-void Router::handle_result(SessionId s, const ProbeResult& r, Timestamp) {
+void Router::handle_result(SessionId s, const ProbeResult& r, Timestamp now) {
   ++stats_.results_received;
   auto settled = probes_.settle(r.tag(), s, r.kind() == ProbeResult::REACHED);
   if (!settled) {
     ++stats_.results_unmatched;
     return;
   }
-  on_settled(*settled);
+  on_settled(*settled, now);
 }
 
-void Router::on_settled(const Settled& st) {
+void Router::on_settled(const Settled& st, Timestamp now) {
   if (st.send_reached) answer_probe(st.entry.upstream, st.entry.upstream_tag, ProbeResult::REACHED);
   if (st.send_dead_end)
     answer_probe(st.entry.upstream, st.entry.upstream_tag, ProbeResult::DEAD_END);
@@ -180,12 +204,15 @@ void Router::on_settled(const Settled& st) {
         emit(Unreachable{it->second, st.entry.nonce});
       }
       originated_.erase(it);
+      builder_.on_probe_done(st.entry.nonce, st.entry.reached, now);
     }
   }
 }
 
-Result<std::uint64_t> Router::send_probe(const PeerPrefix& peer, Timestamp now) {
+Result<std::uint64_t> Router::send_probe(const PeerPrefix& peer, Timestamp now,
+                                         const std::vector<PartialId>& avoid) {
   if (!peer.valid()) return Err(Errc::kInvalidArgument, "peer prefix must be 10..32 bytes");
+  if (avoid.size() > kMaxAvoid) return Err(Errc::kInvalidArgument, "avoid list over 16 ids");
   Route r;
   r.set_originator(id_bytes(self_));
   std::uint64_t nonce = random_.next();
@@ -193,6 +220,7 @@ Result<std::uint64_t> Router::send_probe(const PeerPrefix& peer, Timestamp now) 
   r.set_nonce(nonce);
   r.set_destination(std::string(peer.bytes.begin(), peer.bytes.end()));
   r.set_expiry_ms(unix_ms(now) + config_.probe_lifetime / kMillisecond);
+  for (const PartialId& a : avoid) r.add_avoid(id_bytes(a));
   ++stats_.probes_originated;
   const std::vector<SessionId> targets = probe_targets(r);
   ProbeEntry e;

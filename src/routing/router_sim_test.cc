@@ -79,8 +79,6 @@ TEST(RouterSim, FindsRouteIffOneExistsAcrossTopologies) {
     SCOPED_TRACE(c.name);
     RoutingSim s(c.t, LinkParams{}, options(7));
     const auto comp = c.t.components();
-    sim::RoutingNode& dummy = s.node(0);
-    (void)dummy;
     std::vector<std::pair<std::uint32_t, std::uint32_t>> pairs;
     for (std::uint32_t k = 0; k < 8; ++k) {
       std::uint32_t a = static_cast<std::uint32_t>((k * 7919 + 3) % c.t.nodes);
@@ -184,6 +182,59 @@ TEST(RouterSim, RemovedLinkMakesBuilderFindAnotherPath) {
   ASSERT_NE(again, nullptr);
   EXPECT_EQ(again->route.route().hops_size(), 5);  // 0-7-6-5-4 then 3
   expect_loop_free(again->route);
+}
+
+// The builder keeps two circuits to a wanted peer on disjoint paths, and the labels chain: from
+// the originator's (session, label), forward() at each relay leads to the destination's.
+TEST(RouterSim, BuilderKeepsDisjointCircuitsAndLabelsChainEndToEnd) {
+  Topology t = sim::grid(5, 5, 4 * kMillisecond);
+  RoutingSim s(t, LinkParams{}, options(21));
+  ASSERT_TRUE(
+      s.with(0, [&](Router& r, Timestamp now) { return r.want_peer(s.prefix(24), now, 2); }));
+  s.net().run_until(s.now() + 5 * kSecond);
+  std::vector<const CircuitUp*> ups;
+  for (const auto& te : s.node(0).events())
+    if (auto* up = std::get_if<CircuitUp>(&te.event)) ups.push_back(up);
+  ASSERT_EQ(ups.size(), 2u);
+  std::set<std::string> relays;
+  for (const CircuitUp* up : ups) {
+    for (int i = 1; i < up->route.route().hops_size(); ++i)
+      EXPECT_TRUE(relays.insert(up->route.route().hops(i).partial_id()).second)
+          << "relay shared by both circuits";
+  }
+  for (const CircuitUp* up : ups) {
+    sim::NodeIndex at = 0;
+    SessionId sess = up->session;
+    Label label = up->label;
+    int hops = 0;
+    for (;;) {
+      auto next = s.net().peer_of(at, sess);
+      ASSERT_TRUE(next);
+      at = *next;
+      auto f = s.router(at).forward(sess, label);
+      if (!f) break;
+      sess = f->session;
+      label = f->label;
+      ASSERT_LT(++hops, 30);
+    }
+    EXPECT_EQ(at, 24u);
+    EXPECT_EQ(hops, up->route.route().hops_size() - 1);
+    auto h = s.router(24).circuits().lookup(sess, label);
+    ASSERT_TRUE(h);
+    EXPECT_EQ(s.router(24).circuits().get(*h)->role, CircuitRole::kDestination);
+    EXPECT_EQ(s.router(24).circuits().get(*h)->state, CircuitState::kEstablished);
+  }
+  // The destination's events name the originator, with its own session and label.
+  std::size_t dest_ups = 0;
+  for (const auto& te : s.node(24).events()) {
+    if (auto* up = std::get_if<CircuitUp>(&te.event)) {
+      ++dest_ups;
+      EXPECT_EQ(up->remote, s.id(0));
+      EXPECT_FALSE(up->originator);
+      EXPECT_TRUE(s.router(24).circuits().lookup(up->session, up->label));
+    }
+  }
+  EXPECT_EQ(dest_ups, 2u);
 }
 
 // Circuit state is visible at every hop: PENDING with the short expiry, then ESTABLISHED with the

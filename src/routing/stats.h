@@ -15,7 +15,9 @@ struct Stats {
   std::uint64_t drop_malformed = 0;
   std::uint64_t drop_expired = 0;
   std::uint64_t drop_contains_us = 0;
-  std::uint64_t drop_duplicate = 0;  // repeated copy hash, or over the copy limit
+  std::uint64_t drop_duplicate = 0;     // repeated copy hash, or over the copy limit
+  std::uint64_t drop_not_disjoint = 0;  // at the destination: shares a relay with an answer
+  std::uint64_t drop_avoided = 0;       // we are in the probe's avoid list
   std::uint64_t drop_hop_limit = 0;
   std::uint64_t drop_bad_signature = 0;
   std::uint64_t drop_bad_link = 0;  // last hop is not the sending neighbour, or not to us

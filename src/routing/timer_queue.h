@@ -16,7 +16,6 @@ enum class TimerKind : std::uint8_t {
   kProbeEntry,  // a forwarded probe awaiting answers
   kCircuit,     // a circuit entry's expiry
   kParked,      // a message waiting for a PeerQuery answer
-  kBuilder,     // the circuit builder's next action
   kHold,        // a held circuit candidate
 };
 

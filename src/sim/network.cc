@@ -123,6 +123,15 @@ void Network::wake(NodeIndex node) {
   reschedule(node);
 }
 
+std::optional<NodeIndex> Network::peer_of(NodeIndex from, SessionId session) const {
+  auto it = sessions_.find(session);
+  if (it == sessions_.end()) return std::nullopt;
+  const Link& l = links_[it->second];
+  if (l.end[0] == from) return l.end[1];
+  if (l.end[1] == from) return l.end[0];
+  return std::nullopt;
+}
+
 void Network::dispatch(Event& e) {
   ++stats_.events;
   switch (e.kind) {

@@ -12,6 +12,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <queue>
 #include <unordered_map>
 #include <vector>
@@ -97,6 +98,8 @@ class Network {
   std::size_t node_count() const { return nodes_.size(); }
   std::size_t link_count() const { return links_.size(); }
   bool link_up(LinkId l) const { return links_[l].up; }
+  // The node at the other end of `session` from `from`; nullopt when the session is not up.
+  std::optional<NodeIndex> peer_of(NodeIndex from, SessionId session) const;
   const NetworkStats& stats() const { return stats_; }
   void reset_stats() { stats_ = NetworkStats{}; }
   std::uint64_t random();
