@@ -57,6 +57,7 @@ const routing::CircuitUp* first_up(sim::RoutingSim& s, std::uint32_t at, std::ui
 
 struct BuildResult {
   double msgs_per_edge = 0;  // probes + results, averaged over pairs
+  double pq_per_edge = 0;    // PeerQuery + PeerAnswer, averaged over pairs
   double ratio_rtt = 0;      // time to first circuit / shortest RTT, averaged
   double ratio_rtt_max = 0;
   double cache_msgs_per_hop = 0;
@@ -74,9 +75,11 @@ sim::LinkParams link_params() {
 
 bool g_direct = false;
 
-BuildResult run_bounded(const sim::Topology& t, std::size_t npairs, std::uint64_t seed) {
+BuildResult run_bounded(const sim::Topology& t, std::size_t npairs, std::uint64_t seed,
+                        bool cold = false) {
   sim::RoutingSimOptions o;
   o.seed = seed;
+  o.know_all_keys = !cold;
   o.config.direct_to_destination = g_direct;
   auto wall0 = std::chrono::steady_clock::now();
   sim::RoutingSim s(t, link_params(), o);
@@ -96,6 +99,9 @@ BuildResult run_bounded(const sim::Topology& t, std::size_t npairs, std::uint64_
     const double ctl = static_cast<double>(kind(st, routing::RoutingMessage::kProbe) +
                                            kind(st, routing::RoutingMessage::kProbeResult));
     r.msgs_per_edge += ctl / edges;
+    r.pq_per_edge += static_cast<double>(kind(st, routing::RoutingMessage::kPeerQuery) +
+                                         kind(st, routing::RoutingMessage::kPeerAnswer)) /
+                     edges;
     Timestamp when = 0;
     const routing::CircuitUp* up = first_up(s, p.a, p.b, &when);
     if (!up) continue;
@@ -134,7 +140,10 @@ BuildResult run_bounded(const sim::Topology& t, std::size_t npairs, std::uint64_
     for (std::size_t i = 0; i < s.size(); ++i)
       s.node(static_cast<sim::NodeIndex>(i)).clear_events();
   }
-  if (r.pairs) r.msgs_per_edge /= static_cast<double>(r.pairs);
+  if (r.pairs) {
+    r.msgs_per_edge /= static_cast<double>(r.pairs);
+    r.pq_per_edge /= static_cast<double>(r.pairs);
+  }
   if (r.found) {
     r.ratio_rtt /= static_cast<double>(r.found);
     r.cache_msgs_per_hop /= static_cast<double>(r.found);
@@ -207,6 +216,18 @@ int main(int argc, char** argv) {
         "%-6u %-4.0f %6zu | %9.2f %9.1f | %8.3f %8.3f | %9.2f %9.3f | %6.2f %2zu/%-2zu %7.2f\n",
         c.n, c.deg, t.edges.size(), r.msgs_per_edge, 4.0 * 2, r.ratio_rtt, r.ratio_rtt_max,
         r.cache_msgs_per_hop, r.cache_ratio_rtt, r.avg_hops, r.found, r.pairs, r.wall_s);
+  }
+
+  std::printf(
+      "\ncold key directories (each node knows only its neighbours; PeerQuery for the rest):\n");
+  std::printf("%-6s %-4s %6s | %9s %9s | %8s %8s | %5s\n", "nodes", "deg", "edges", "ctl/edge",
+              "query/edge", "t1/RTT", "max", "found");
+  for (const Conf& c : {Conf{1000, 6, 5}}) {
+    const sim::Topology t = sim::random_graph(c.n, c.deg, 77);
+    const BuildResult r = run_bounded(t, quick ? 2 : c.pairs, 9, /*cold=*/true);
+    std::printf("%-6u %-4.0f %6zu | %9.2f %9.2f | %8.3f %8.3f | %2zu/%-2zu\n", c.n, c.deg,
+                t.edges.size(), r.msgs_per_edge, r.pq_per_edge, r.ratio_rtt, r.ratio_rtt_max,
+                r.found, r.pairs);
   }
 
   std::printf("\nunbounded flooding (every copy forwarded, hop limit 16), budget %s messages:\n",
