@@ -238,13 +238,19 @@ TEST_F(LoopbackTest, RestartedPeerIsRedialled) {
       io_, [&] { return a.to(b) && b.to(a); }, 5s))
       << "a should re-dial b within the backoff";
   EXPECT_EQ(a.ups, 2);
-  // A crash (no CONNECTION_CLOSE) is found by the idle timeout, then re-dialled.
+  // A crash (no CONNECTION_CLOSE): the restarted b answers a's next packet (a keep-alive
+  // within 1 s) with a stateless reset, so a notices long before its idle timeout (5 s).
   std::uint16_t port = b.address().port();
   b.mgr->endpoint().abandon(b.to(a)->handle());
   b.mgr.reset();
   b.start(port);
   ASSERT_TRUE(run_until(
-      io_, [&] { return a.ups == 3 && b.to(a); }, 15s));
+      io_, [&] { return a.downs == 2; }, 3s));
+  EXPECT_GE(b.mgr->endpoint().counters().stateless_resets_sent, 1u);
+  EXPECT_NE(a.last_down->reason.find("stateless reset"), std::string::npos)
+      << a.last_down->to_string();
+  ASSERT_TRUE(run_until(
+      io_, [&] { return a.ups == 3 && b.to(a); }, 5s));
 }
 
 TEST_F(LoopbackTest, GarbageAndTruncatedFramesCloseOnlyThatSession) {

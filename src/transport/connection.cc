@@ -147,10 +147,8 @@ struct ConnectionCallbacks {
                                    void* ud) {
     if (gnutls_rnd(GNUTLS_RND_RANDOM, cid->data, cidlen) != 0) return NGTCP2_ERR_CALLBACK_FAILURE;
     cid->datalen = cidlen;
-    if (gnutls_rnd(GNUTLS_RND_RANDOM, token, NGTCP2_STATELESS_RESET_TOKENLEN) != 0) {
-      return NGTCP2_ERR_CALLBACK_FAILURE;
-    }
     Connection* c = self(ud);
+    if (!reset_token(c->settings_, *cid, token)) return NGTCP2_ERR_CALLBACK_FAILURE;
     if (c->registry_ != nullptr) c->registry_->on_cid_issued(c->registry_tag_, {cid->data, cidlen});
     return 0;
   }
@@ -160,6 +158,20 @@ struct ConnectionCallbacks {
     if (c->registry_ != nullptr) {
       c->registry_->on_cid_retired(c->registry_tag_, {cid->data, cid->datalen});
     }
+    return 0;
+  }
+
+  // The stateless reset token for `cid`: derived from the reset secret, or random.
+  static bool reset_token(const ConnectionSettings& s, const ngtcp2_cid& cid, uint8_t* token) {
+    if (s.reset_secret) {
+      return ngtcp2_crypto_generate_stateless_reset_token(token, s.reset_secret->data(),
+                                                          s.reset_secret->size(), &cid) == 0;
+    }
+    return gnutls_rnd(GNUTLS_RND_RANDOM, token, NGTCP2_STATELESS_RESET_TOKENLEN) == 0;
+  }
+
+  static int recv_stateless_reset(ngtcp2_conn*, const ngtcp2_pkt_stateless_reset*, void* ud) {
+    self(ud)->got_stateless_reset_ = true;
     return 0;
   }
 
@@ -410,6 +422,7 @@ Result<void> Connection::create(const Path& path, ByteView first_packet, Timesta
   cb.ack_datagram = &ConnectionCallbacks::ack_datagram;
   cb.lost_datagram = &ConnectionCallbacks::lost_datagram;
   cb.path_validation = &ConnectionCallbacks::path_validation;
+  cb.recv_stateless_reset = &ConnectionCallbacks::recv_stateless_reset;
 
   ngtcp2_path np = to_ngtcp2(path);
   ngtcp2_cid scid;
@@ -423,7 +436,9 @@ Result<void> Connection::create(const Path& path, ByteView first_packet, Timesta
     }
     tp.original_dcid = hd.dcid;
     tp.stateless_reset_token_present = 1;
-    gnutls_rnd(GNUTLS_RND_RANDOM, tp.stateless_reset_token, NGTCP2_STATELESS_RESET_TOKENLEN);
+    if (!ConnectionCallbacks::reset_token(settings_, scid, tp.stateless_reset_token)) {
+      return Err(Errc::kCrypto, "cannot make a stateless reset token");
+    }
     original_dcid_.assign(hd.dcid.data, hd.dcid.data + hd.dcid.datalen);
     rv = ngtcp2_conn_server_new(&impl_->conn, &hd.scid, &scid, &np, hd.version, &cb, &st, &tp,
                                 nullptr, this);
@@ -527,6 +542,7 @@ void Connection::fail(int rv, Timestamp /*now*/) {
     info.error_code = ce.error_code;
     if (ce.reason != nullptr)
       info.reason.assign(reinterpret_cast<const char*>(ce.reason), ce.reasonlen);
+    if (got_stateless_reset_) info.reason = "stateless reset (the peer lost the connection)";
     if (!info.application && ce.error_code >= NGTCP2_CRYPTO_ERROR && ce.error_code < 0x200) {
       info.kind = CloseInfo::Kind::kTlsRefused;
       std::string alert = alert_text(static_cast<std::uint8_t>(ce.error_code & 0xff));

@@ -165,6 +165,7 @@ class Connection {
   bool confirmed_ = false;
   PeerInfo peer_;
   std::string refusal_;  // why our verification refused the peer, if it did
+  bool got_stateless_reset_ = false;
   Bytes original_dcid_;  // server: the client's first destination id (routes its Initials)
 
   std::unordered_map<std::int64_t, Stream> streams_;

@@ -1,6 +1,7 @@
 // Everything a Connection is configured with. Plain value type.
 #pragma once
 
+#include <array>
 #include <cstddef>
 #include <cstdint>
 #include <memory>
@@ -36,6 +37,9 @@ struct ConnectionSettings {
   Duration handshake_timeout = 10 * kSecond;
   // Length of the connection ids we issue (8 keeps DATAGRAM room high; see DESIGN.md).
   std::size_t cid_length = 8;
+  // Stateless reset tokens are derived from this secret and the connection id (so a restarted
+  // node with the same secret can reset its peers' stale connections); random when unset.
+  std::optional<std::array<std::uint8_t, 32>> reset_secret;
 
   // Largest UDP payload we send. Over UDP: 1452 with PMTUD on. Over a circuit (issue 5): the
   // circuit room (e.g. 1402) with pmtud = false and payload_shaping = false.

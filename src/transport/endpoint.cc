@@ -1,6 +1,9 @@
 #include "transport/endpoint.h"
 
+#include <gnutls/crypto.h>
+#include <gnutls/gnutls.h>
 #include <ngtcp2/ngtcp2.h>
+#include <ngtcp2/ngtcp2_crypto.h>
 
 #include <chrono>
 #include <cstring>
@@ -52,6 +55,7 @@ Result<void> Endpoint::open(const Address& local) {
 void Endpoint::listen(ConnectionSettings settings, AcceptHandler on_accept) {
   settings.role = Role::kServer;
   settings.cid_length = options_.cid_length;
+  if (!settings.reset_secret) settings.reset_secret = options_.reset_secret;
   server_settings_ = std::move(settings);
   on_accept_ = std::move(on_accept);
   listening_ = true;
@@ -82,6 +86,7 @@ Result<Endpoint::Handle> Endpoint::dial(const Address& remote, ConnectionSetting
   }
   settings.role = Role::kClient;
   settings.cid_length = options_.cid_length;
+  if (!settings.reset_secret) settings.reset_secret = options_.reset_secret;
   auto c = Connection::connect(settings, Path{local_address(), to}, observer, now_ns());
   if (!c) return Err(c.error());
   Entry& e = add(std::move(*c));
@@ -151,6 +156,26 @@ void Endpoint::on_datagram(const Address& from, ByteView data, std::uint8_t ecn,
   Entry* e = nullptr;
   auto it = by_cid_.find(key);
   if (it != by_cid_.end()) e = find(it->second);
+  if (e == nullptr && (data[0] & 0x80) == 0) {  // short header: a connection we do not know
+    // A stateless reset carries a random destination id: offer it to the connections with
+    // this peer address (ngtcp2 recognises the token; anything else fails to decrypt and is
+    // dropped). Otherwise the peer lost our connection state: tell it with a reset.
+    std::vector<Handle> same_peer;
+    for (auto& [h, entry] : conns_) {
+      if (!entry->reap && entry->conn->path().remote == from) same_peer.push_back(h);
+    }
+    for (Handle h : same_peer) {
+      Entry* candidate = find(h);
+      if (candidate == nullptr || candidate->reap) continue;
+      (void)candidate->conn->read_packet(path, data, ecn, now);
+      mark_pending(*candidate);
+    }
+    if (same_peer.empty()) {
+      ++counters_.dropped_unknown_cid;
+      send_stateless_reset(from, data, ByteView(vc.dcid, vc.dcidlen), now);
+    }
+    return;
+  }
   if (e == nullptr) {
     if (!listening_) {
       ++counters_.dropped_unknown_cid;
@@ -190,6 +215,41 @@ Endpoint::Entry* Endpoint::accept(const Path& path, ByteView data, Timestamp now
   e.conn->set_observer(observer);
   ++counters_.accepted;
   return &e;
+}
+
+void Endpoint::send_stateless_reset(const Address& to, ByteView packet, ByteView dcid,
+                                    Timestamp now) {
+  // RFC 9000 10.3: the reset is shorter than the packet that caused it (so two endpoints
+  // cannot loop), and at least 22 bytes (5 random + 16 token + 1), which a keep-alive PING
+  // packet (about 27 bytes with an 8-byte id) still allows.
+  constexpr std::size_t kMinTrigger =
+      1 + 1 + NGTCP2_MIN_STATELESS_RESET_RANDLEN + NGTCP2_STATELESS_RESET_TOKENLEN;
+  constexpr std::size_t kMaxReset = 64;
+  if (!options_.reset_secret || packet.size() < kMinTrigger || dcid.size() != options_.cid_length) {
+    return;
+  }
+  if (now - reset_window_start_ > kSecond) {
+    reset_window_start_ = now;
+    resets_in_window_ = 0;
+  }
+  if (++resets_in_window_ > options_.max_resets_per_second) return;
+  ngtcp2_cid cid;
+  ngtcp2_cid_init(&cid, dcid.data(), dcid.size());
+  std::uint8_t token[NGTCP2_STATELESS_RESET_TOKENLEN];
+  if (ngtcp2_crypto_generate_stateless_reset_token(token, options_.reset_secret->data(),
+                                                   options_.reset_secret->size(), &cid) != 0) {
+    return;
+  }
+  std::size_t len = std::min(packet.size() - 1, kMaxReset);
+  std::uint8_t rand[kMaxReset];
+  std::size_t randlen = len - 1 - NGTCP2_STATELESS_RESET_TOKENLEN;
+  gnutls_rnd(GNUTLS_RND_NONCE, rand, randlen);
+  std::uint8_t out[kMaxReset];
+  ngtcp2_ssize n = ngtcp2_pkt_write_stateless_reset(out, len, token, rand, randlen);
+  if (n <= 0) return;
+  socket_.send(to, ByteView(out, static_cast<std::size_t>(n)), static_cast<std::size_t>(n), 0);
+  ++counters_.stateless_resets_sent;
+  logger()->debug("stateless reset to {} for an unknown connection", to.to_string());
 }
 
 void Endpoint::mark_pending(Entry& e) {

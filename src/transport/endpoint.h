@@ -22,9 +22,11 @@
 
 #include <asio.hpp>
 
+#include <array>
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <unordered_map>
 #include <vector>
@@ -44,12 +46,19 @@ struct EndpointOptions {
   std::size_t cid_length = 8;
   // Datagrams read per wake-up before the loop writes and serves timers.
   std::size_t read_budget = 512;
+  // Secret for stateless reset tokens (ConnectionSettings::reset_secret of every connection).
+  // When set, a short-header packet for an unknown connection id is answered with a stateless
+  // reset, so peers of a restarted node (same secret) notice at once. Unset: no resets.
+  std::optional<std::array<std::uint8_t, 32>> reset_secret;
+  // Most stateless resets sent per second.
+  std::uint32_t max_resets_per_second = 100;
 };
 
 struct EndpointCounters {
   std::uint64_t accepted = 0;
   std::uint64_t dropped_unknown_cid = 0;
   std::uint64_t dropped_refused = 0;
+  std::uint64_t stateless_resets_sent = 0;
 };
 
 class Endpoint final : private ConnectionIdRegistry {
@@ -110,6 +119,7 @@ class Endpoint final : private ConnectionIdRegistry {
   void on_readable();
   void on_datagram(const Address& from, ByteView data, std::uint8_t ecn, Timestamp now);
   Entry* accept(const Path& path, ByteView data, Timestamp now);
+  void send_stateless_reset(const Address& to, ByteView packet, ByteView dcid, Timestamp now);
   Entry& add(std::unique_ptr<Connection> conn);
   void write(Entry& e, Timestamp now);
   void arm(Entry& e);
@@ -135,6 +145,8 @@ class Endpoint final : private ConnectionIdRegistry {
   bool reap_needed_ = false;
   std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
   EndpointCounters counters_;
+  Timestamp reset_window_start_ = 0;
+  std::uint32_t resets_in_window_ = 0;
 };
 
 }  // namespace qc::transport

@@ -71,9 +71,8 @@ Result<void> UdpSocket::open(const Address& local, const UdpSocketOptions& opts)
   set_buffer(fd_, SO_RCVBUF, SO_RCVBUFFORCE, static_cast<int>(opts.buffer_bytes));
   set_buffer(fd_, SO_SNDBUF, SO_SNDBUFFORCE, static_cast<int>(opts.buffer_bytes));
   if (opts.reuse_address) setsockopt(fd_, SOL_SOCKET, SO_REUSEADDR, &on, sizeof on);
-  if (!opts.device.empty() &&
-      setsockopt(fd_, SOL_SOCKET, SO_BINDTODEVICE, opts.device.c_str(),
-                 static_cast<socklen_t>(opts.device.size())) != 0) {
+  if (!opts.device.empty() && setsockopt(fd_, SOL_SOCKET, SO_BINDTODEVICE, opts.device.c_str(),
+                                         static_cast<socklen_t>(opts.device.size())) != 0) {
     int e = errno;
     close();
     return Err(e == EPERM ? Errc::kUnsupported : Errc::kIo,

@@ -8,9 +8,9 @@
 #include <cstddef>
 #include <cstdint>
 #include <functional>
-#include <string>
 #include <memory>
 #include <span>
+#include <string>
 
 #include "common/bytes.h"
 #include "common/result.h"
