@@ -92,6 +92,9 @@ transport::ConnectionObserver* SessionManager::accept(transport::Endpoint::Handl
 Result<Session::Id> SessionManager::dial(const transport::Address& remote,
                                          std::optional<identity::NodeId> expected) {
   if (stopping_ || !tls_) return Err(Errc::kClosed, "session manager not running");
+  if (expected) {
+    if (Session* up = session_to(*expected)) return up->id();  // already connected
+  }
   Session& s = create(true);
   transport::ConnectionSettings st = settings(transport::Role::kClient);
   st.expected_peer = expected;

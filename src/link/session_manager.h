@@ -99,7 +99,9 @@ class SessionManager final : private SessionHost {
   Result<void> start();
   const transport::Address& local_address() const { return endpoint_->local_address(); }
 
-  // Dials once (no retry). With `expected`, a peer with another node id is refused.
+  // Dials once (no retry). With `expected`, a peer with another node id is refused, and an up
+  // session to `expected` is returned instead of dialling again. Without it, dialling a peer we
+  // already have a session with replaces that session (the newer connection wins).
   Result<Session::Id> dial(const transport::Address& remote,
                            std::optional<identity::NodeId> expected = std::nullopt);
   // Keeps a session to `remote` up (dials now and re-dials with backoff).
