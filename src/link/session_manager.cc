@@ -16,7 +16,7 @@ std::shared_ptr<spdlog::logger> logger() {
 SessionManager::SessionManager(asio::io_context& io, const identity::Identity& self,
                                SessionManagerOptions options, SessionCallbacks callbacks)
     : io_(io), self_(self), options_(std::move(options)), callbacks_(std::move(callbacks)) {
-  if (!options_.endpoint.reset_secret) {
+  if (options_.stateless_reset && !options_.endpoint.reset_secret) {
     // Derived from our private key: the same after a restart, so the restarted node can reset
     // the connections its peers still hold for it.
     std::string material = "qc-link stateless reset secret\n" + self_.key_pem();

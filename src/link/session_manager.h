@@ -70,6 +70,10 @@ struct SessionManagerOptions {
   Duration redial_max = 30 * kSecond;
   transport::CongestionControl cc = transport::CongestionControl::kCubic;
   transport::EndpointOptions endpoint;
+  // Answer packets for unknown connections with stateless resets (secret derived from our key,
+  // so it survives restarts). Turn off when several endpoints share a port and a packet could
+  // reach an endpoint that does not own its connection: the reset would kill that connection.
+  bool stateless_reset = true;
   // Adjusts the QUIC settings of every session (tests, benchmarks).
   std::function<void(transport::ConnectionSettings&)> tune;
 };
