@@ -26,6 +26,9 @@ struct CircuitDown {
   CircuitId circuit_id = 0;
   NodeId remote{};
   CloseReason reason = CloseReason::kClosed;
+  SessionId session = 0;  // our side, as in CircuitUp
+  Label label = 0;
+  RouteEstablish route;
 };
 
 // Every branch of a probe to `peer` answered dead-end: the peer is unreachable now.
@@ -34,7 +37,15 @@ struct Unreachable {
   std::uint64_t nonce = 0;
 };
 
-using Event = std::variant<CircuitUp, CircuitDown, Unreachable>;
+// Every branch of a probe this node originated has answered (probe statistics).
+struct ProbeDone {
+  PeerPrefix peer;
+  std::uint64_t nonce = 0;
+  bool reached = false;
+  Duration elapsed = 0;  // from sending to the last answer
+};
+
+using Event = std::variant<CircuitUp, CircuitDown, Unreachable, ProbeDone>;
 
 // A message to send on a neighbour session.
 struct Outgoing {

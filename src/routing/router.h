@@ -187,7 +187,11 @@ class Router {
   ProbeTable probes_;
   VerifiedCache verified_;
   std::deque<Recent> recent_;
-  std::unordered_map<std::uint32_t, PeerPrefix> originated_;  // probe entry -> destination
+  struct Originated {
+    PeerPrefix peer;
+    Timestamp sent;
+  };
+  std::unordered_map<std::uint32_t, Originated> originated_;  // by probe entry
   // At the destination: relays of the copies answered, per probe id (lives with the seen entry).
   std::unordered_map<std::uint64_t, std::vector<PartialId>> answered_relays_;
   std::map<std::uint32_t, Parked> parked_;

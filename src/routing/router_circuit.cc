@@ -360,7 +360,9 @@ void Router::endpoint_down(CircuitHandle h, CloseReason reason, Timestamp now) {
   }
   if (copy.state == CircuitState::kEstablished) {
     builder_.on_down(info.remote, copy.id, now);
-    emit(CircuitDown{copy.id, info.remote, reason});
+    const CircuitSide side = copy.fwd.present() ? copy.fwd : copy.back;
+    emit(
+        CircuitDown{copy.id, info.remote, reason, side.session, side.label, std::move(info.route)});
   } else if (copy.from_cache) {
     // A try from the cache failed: forget that route and flood instead.
     cache_.evict(info.remote, info.route.signature());

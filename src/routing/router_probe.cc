@@ -201,8 +201,9 @@ void Router::on_settled(const Settled& st, Timestamp now) {
     if (it != originated_.end()) {
       if (!st.entry.reached) {
         ++stats_.unreachable_reported;
-        emit(Unreachable{it->second, st.entry.nonce});
+        emit(Unreachable{it->second.peer, st.entry.nonce});
       }
+      emit(ProbeDone{it->second.peer, st.entry.nonce, st.entry.reached, now - it->second.sent});
       originated_.erase(it);
       builder_.on_probe_done(st.entry.nonce, st.entry.reached, now);
     }
@@ -234,7 +235,7 @@ Result<std::uint64_t> Router::send_probe(const PeerPrefix& peer, Timestamp now,
     emit(Unreachable{peer, nonce});
     return nonce;
   }
-  originated_[*id] = peer;
+  originated_[*id] = Originated{peer, now};
   remember(0, true, r, now + std::min(config_.recent_probe_window, config_.probe_lifetime));
   return nonce;
 }

@@ -137,6 +137,16 @@ TEST(RouterSim, NoProbeEverLoopsAndCostIsLinearInEdges) {
     if (msg.has_probe_result()) ++results;
   }
   EXPECT_EQ(probes, results);  // every probe got exactly one answer
+  // The originator saw every branch answer, and the round reached the destination.
+  bool done = false;
+  for (const auto& te : s.node(0).events()) {
+    if (auto* d = std::get_if<ProbeDone>(&te.event)) {
+      done = true;
+      EXPECT_TRUE(d->reached);
+      EXPECT_GT(d->elapsed, 0u);
+    }
+  }
+  EXPECT_TRUE(done);
   const double per_edge =
       static_cast<double>(probes + results) / static_cast<double>(t.edges.size());
   EXPECT_LE(per_edge, 4.0 * 2);  // 4 x the fan-out of 2
