@@ -247,6 +247,20 @@ TEST(RouterSim, BuilderKeepsDisjointCircuitsAndLabelsChainEndToEnd) {
   EXPECT_EQ(dest_ups, 2u);
 }
 
+// Two sessions to the same peer over two interfaces are two links: one circuit over each.
+TEST(RouterSim, TwoInterfacesToOnePeerAreTwoLinks) {
+  Topology t = sim::line(2, 5 * kMillisecond);
+  RoutingSim s(t, LinkParams{}, options(22));
+  s.add_link(0, 1, LinkParams{7 * kMillisecond, 0, 0}, 2, 2);
+  ASSERT_TRUE(
+      s.with(0, [&](Router& r, Timestamp now) { return r.want_peer(s.prefix(1), now, 2); }));
+  s.net().run_until(s.now() + 2 * kSecond);
+  std::set<SessionId> sessions;
+  for (const auto& te : s.node(0).events())
+    if (auto* up = std::get_if<CircuitUp>(&te.event)) sessions.insert(up->session);
+  EXPECT_EQ(sessions.size(), 2u);
+}
+
 // Circuit state is visible at every hop: PENDING with the short expiry, then ESTABLISHED with the
 // long one; a frozen originator lets it expire everywhere; a vanished one closes it at once.
 TEST(RouterSim, CircuitStatesAndExpiryAtEveryHop) {
