@@ -28,6 +28,15 @@ const char* close_code_name(CloseCode c) {
   return "unknown";
 }
 
+std::string printable(std::string_view text, std::size_t max) {
+  std::string out(text.substr(0, max));
+  for (char& c : out) {
+    if (c < 0x20 || c > 0x7e) c = '?';
+  }
+  if (text.size() > max) out += "...";
+  return out;
+}
+
 std::optional<Violation> ControlChannel::receive(ByteView data, bool fin, const Deliver& deliver) {
   if (violation_) return violation_;
   decoder_.feed(data);
@@ -72,7 +81,8 @@ std::optional<Violation> ControlChannel::check(const ControlMessage& msg) {
                            std::to_string(kProtocolVersion)};
     }
     if (!peer_text_id_.empty() && h.node_text_id() != peer_text_id_) {
-      return Violation{CloseCode::kHelloMismatch, "Hello names '" + h.node_text_id().substr(0, 32) +
+      return Violation{CloseCode::kHelloMismatch, "Hello names '" +
+                                                      printable(h.node_text_id(), 32) +
                                                       "' but the certificate is " + peer_text_id_};
     }
     hello_received_ = true;

@@ -13,6 +13,7 @@
 #include <functional>
 #include <optional>
 #include <string>
+#include <string_view>
 
 #include "common/bytes.h"
 #include "link/close_code.h"
@@ -22,6 +23,9 @@
 namespace qc::link {
 
 constexpr std::uint32_t kProtocolVersion = 1;
+
+// `text` from a peer, made safe to log: at most `max` bytes, non-printable bytes as '?'.
+std::string printable(std::string_view text, std::size_t max = 64);
 
 struct Violation {
   CloseCode code = CloseCode::kProtocolViolation;

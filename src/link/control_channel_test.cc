@@ -99,3 +99,25 @@ TEST(ControlChannelTest, UnknownBodyIsSkipped) {
 
 }  // namespace
 }  // namespace qc::link
+
+namespace qc::link {
+namespace {
+
+TEST(ControlChannelTest, PeerTextIsMadePrintable) {
+  EXPECT_EQ(printable("ok text"), "ok text");
+  EXPECT_EQ(printable(std::string("a\nb\x01\xff", 5)), "a?b??");
+  EXPECT_EQ(printable(std::string(100, 'x'), 4), "xxxx...");
+}
+
+TEST(ControlChannelTest, InvalidUtf8TextIsNotAParseError) {
+  ControlChannel c("");
+  ControlMessage m;
+  m.mutable_hello()->set_version(kProtocolVersion);
+  m.mutable_hello()->set_node_text_id(std::string("\xff\xfe", 2));
+  int delivered = 0;
+  EXPECT_FALSE(c.receive(*encode_frame(m), false, [&](ControlMessage&) { ++delivered; }));
+  EXPECT_EQ(delivered, 1);
+}
+
+}  // namespace
+}  // namespace qc::link

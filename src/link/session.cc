@@ -161,7 +161,7 @@ void Session::deliver(ControlMessage& msg) {
       }
       return;
     case ControlMessage::kGoodbye:
-      logger()->info("{} says goodbye: {}", peer_text_id_, msg.goodbye().reason());
+      logger()->info("{} says goodbye: {}", peer_text_id_, printable(msg.goodbye().reason()));
       close(CloseCode::kNone, "goodbye");
       return;
     default:
