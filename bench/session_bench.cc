@@ -44,6 +44,7 @@ struct Args {
   int runs = 3;
   std::string cc = "cubic";
   bool baseline = true;
+  std::size_t answer_every = 32;  // transport::EndpointOptions::answer_every
 };
 
 struct NodeFiles {
@@ -71,8 +72,8 @@ struct OurRun {
   qc::transport::ConnectionStats sender_stats;
 };
 
-OurRun run_ours(const NodeFiles& a, const NodeFiles& b, std::uint64_t bytes,
-                const std::string& cc) {
+OurRun run_ours(const NodeFiles& a, const NodeFiles& b, std::uint64_t bytes, const std::string& cc,
+                std::size_t answer_every) {
   std::atomic<bool> finished{false};
   std::atomic<std::int64_t> t_start_ns{0}, t_end_ns{0};
   std::promise<std::uint16_t> port_promise;
@@ -81,6 +82,7 @@ OurRun run_ours(const NodeFiles& a, const NodeFiles& b, std::uint64_t bytes,
     qc::link::SessionManagerOptions o;
     o.listen = *qc::transport::Address::parse("127.0.0.1", port);
     o.cc = cc_of(cc);
+    o.endpoint.answer_every = answer_every;
     return o;
   };
   auto now_ns = [] {
@@ -246,11 +248,14 @@ int main(int argc, char** argv) {
       args.runs = std::stoi(a.substr(7));
     } else if (a.rfind("--cc=", 0) == 0) {
       args.cc = a.substr(5);
+    } else if (a.rfind("--answer-every=", 0) == 0) {
+      args.answer_every = std::stoul(a.substr(15));
     } else if (a == "--no-baseline") {
       args.baseline = false;
     } else {
       std::fprintf(stderr,
-                   "usage: %s [--mib=N] [--runs=R] [--cc=cubic|reno|bbr|bbr2] [--no-baseline]\n",
+                   "usage: %s [--mib=N] [--runs=R] [--cc=cubic|reno|bbr|bbr2] [--answer-every=N] "
+                   "[--no-baseline]\n",
                    argv[0]);
       return 2;
     }
@@ -275,7 +280,7 @@ int main(int argc, char** argv) {
               (unsigned long long)args.mib, args.cc.c_str());
   std::vector<double> ours;
   for (int i = 0; i < args.runs; ++i) {
-    OurRun r = run_ours(a, b, bytes, args.cc);
+    OurRun r = run_ours(a, b, bytes, args.cc, args.answer_every);
     double gib = static_cast<double>(bytes) / (1u << 30);
     std::printf(
         "  session run %d: %.1f MB/s (cpu s/GiB sender %.2f receiver %.2f; %.1f packets per "

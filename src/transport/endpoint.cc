@@ -137,9 +137,15 @@ void Endpoint::start_read() {
 
 void Endpoint::on_readable() {
   Timestamp now = now_ns();
-  socket_.receive([&](const Address& from, ByteView data,
-                      std::uint8_t ecn) { on_datagram(from, data, ecn, now); },
-                  options_.read_budget);
+  auto on_one = [&](const Address& from, ByteView data, std::uint8_t ecn) {
+    on_datagram(from, data, ecn, now);
+    // Answer (ACK) every few datagrams, not once per batch: see EndpointOptions::answer_every.
+    if (++unanswered_ >= options_.answer_every) {
+      flush_pending();
+      now = now_ns();
+    }
+  };
+  socket_.receive(on_one, options_.read_budget);
   flush_pending();
   if (asio_socket_) start_read();
 }
@@ -273,6 +279,7 @@ void Endpoint::wake(Handle h) {
 }
 
 void Endpoint::flush_pending() {
+  unanswered_ = 0;
   Timestamp now = now_ns();
   std::vector<Handle> handles;
   handles.swap(pending_);
