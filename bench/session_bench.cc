@@ -8,7 +8,8 @@
 // 2. gtlsserver/gtlsclient (packages ngtcp2-server, ngtcp2-client) with an N MiB file in a
 //    private /dev/shm directory, as in notes/ngtcp2-example-bench.sh: the client's wall time for
 //    the download gives MB/s. Both processes are stopped by PID.
-// Prints every run, the medians and the ratio ours / example (target >= 0.8).
+// Runs alternate between the two so both see the same machine load. Prints every run, the
+// medians and the ratio ours / example (target >= 0.8).
 #include <fcntl.h>
 #include <signal.h>
 #include <spawn.h>
@@ -186,49 +187,74 @@ pid_t spawn(const std::vector<std::string>& argv, const std::string& log_path) {
   return pid;
 }
 
-// Returns MB/s of each client run, or an empty vector when the examples are missing.
-std::vector<double> run_examples(const std::string& dir, const NodeFiles& a, const NodeFiles& b,
-                                 std::uint64_t bytes, int runs, const std::string& cc) {
-  const std::string server = "/usr/sbin/gtlsserver", client = "/usr/bin/gtlsclient";
-  if (access(server.c_str(), X_OK) != 0 || access(client.c_str(), X_OK) != 0) {
-    std::printf("example pair not installed (apt-get install ngtcp2-server ngtcp2-client)\n");
-    return {};
+// Debian's example pair: one gtlsserver for the whole benchmark, one gtlsclient per run.
+class ExamplePair {
+ public:
+  ExamplePair(std::string dir, NodeFiles a, NodeFiles b, std::uint64_t bytes, std::string cc)
+      : dir_(std::move(dir)),
+        a_(std::move(a)),
+        b_(std::move(b)),
+        bytes_(bytes),
+        cc_(std::move(cc)) {}
+  ~ExamplePair() { stop(); }
+
+  bool start() {
+    if (access(kServer, X_OK) != 0 || access(kClient, X_OK) != 0) {
+      std::printf("example pair not installed (apt-get install ngtcp2-server ngtcp2-client)\n");
+      return false;
+    }
+    std::string htdocs = dir_ + "/htdocs";
+    std::filesystem::create_directories(htdocs);
+    {
+      std::ofstream f(htdocs + "/bulk.bin", std::ios::binary);
+      std::vector<char> mib(1 << 20, 0);
+      for (std::uint64_t i = 0; i < bytes_ >> 20; ++i) {
+        f.write(mib.data(), static_cast<std::streamsize>(mib.size()));
+      }
+    }
+    port_ = std::to_string(20000 + (getpid() % 20000));
+    server_ = spawn({kServer, "-q", "--cc=" + cc_, "--verify-client", "-d", htdocs, "127.0.0.1",
+                     port_, a_.key, a_.cert},
+                    dir_ + "/server.log");
+    if (server_ < 0) return false;
+    std::this_thread::sleep_for(std::chrono::milliseconds(500));
+    return true;
   }
-  std::string htdocs = dir + "/htdocs";
-  std::filesystem::create_directories(htdocs);
-  {
-    std::ofstream f(htdocs + "/bulk.bin", std::ios::binary);
-    std::vector<char> mib(1 << 20, 0);
-    for (std::uint64_t i = 0; i < bytes >> 20; ++i)
-      f.write(mib.data(), static_cast<std::streamsize>(mib.size()));
-  }
-  std::string port = std::to_string(20000 + (getpid() % 20000));
-  pid_t spid = spawn({server, "-q", "--cc=" + cc, "--verify-client", "-d", htdocs, "127.0.0.1",
-                      port, a.key, a.cert},
-                     dir + "/server.log");
-  if (spid < 0) return {};
-  std::this_thread::sleep_for(std::chrono::milliseconds(500));
-  std::vector<double> out;
-  for (int i = 0; i < runs; ++i) {
+
+  // MB/s of one download, or 0 when the client failed.
+  double run(int* exit_code) {
     auto t0 = Clock::now();
-    pid_t cpid = spawn({client, "-q", "--no-quic-dump", "--no-http-dump",
-                        "--exit-on-all-streams-close", "--cc=" + cc, "--key", b.key, "--cert",
-                        b.cert, "127.0.0.1", port, "https://127.0.0.1:" + port + "/bulk.bin"},
-                       dir + "/client.log");
+    pid_t cpid = spawn({kClient, "-q", "--no-quic-dump", "--no-http-dump",
+                        "--exit-on-all-streams-close", "--cc=" + cc_, "--key", b_.key, "--cert",
+                        b_.cert, "127.0.0.1", port_, "https://127.0.0.1:" + port_ + "/bulk.bin"},
+                       dir_ + "/client.log");
     int status = 0;
     if (cpid > 0) waitpid(cpid, &status, 0);
     double secs = std::chrono::duration<double>(Clock::now() - t0).count();
-    double mbps = static_cast<double>(bytes) / 1e6 / secs;
-    std::printf("  example run %d: %.1f MB/s (%.2f s, client exit %d)\n", i + 1, mbps, secs,
-                WIFEXITED(status) ? WEXITSTATUS(status) : -1);
-    std::fflush(stdout);
-    if (WIFEXITED(status) && WEXITSTATUS(status) == 0) out.push_back(mbps);
+    *exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+    return *exit_code == 0 ? static_cast<double>(bytes_) / 1e6 / secs : 0;
   }
-  kill(spid, SIGTERM);
-  waitpid(spid, nullptr, 0);
-  std::filesystem::remove(htdocs + "/bulk.bin");
-  return out;
-}
+
+  void stop() {
+    if (server_ > 0) {
+      kill(server_, SIGTERM);
+      waitpid(server_, nullptr, 0);
+      server_ = -1;
+      std::error_code ec;
+      std::filesystem::remove(dir_ + "/htdocs/bulk.bin", ec);
+    }
+  }
+
+ private:
+  static constexpr const char* kServer = "/usr/sbin/gtlsserver";
+  static constexpr const char* kClient = "/usr/bin/gtlsclient";
+  std::string dir_;
+  NodeFiles a_, b_;
+  std::uint64_t bytes_;
+  std::string cc_;
+  std::string port_;
+  pid_t server_ = -1;
+};
 
 double median(std::vector<double> v) {
   if (v.empty()) return 0;
@@ -278,7 +304,10 @@ int main(int argc, char** argv) {
 
   std::printf("session_bench: %llu MiB over one neighbour session, loopback, cc=%s\n",
               (unsigned long long)args.mib, args.cc.c_str());
-  std::vector<double> ours;
+  // Runs alternate (ours, example, ours, ...) so that both see the same machine load.
+  ExamplePair example(dir, a, b, bytes, args.cc);
+  bool have_example = args.baseline && example.start();
+  std::vector<double> ours, theirs;
   for (int i = 0; i < args.runs; ++i) {
     OurRun r = run_ours(a, b, bytes, args.cc, args.answer_every);
     double gib = static_cast<double>(bytes) / (1u << 30);
@@ -288,7 +317,6 @@ int main(int argc, char** argv) {
         i + 1, r.mbps, r.sender_cpu / gib, r.receiver_cpu / gib,
         r.sendmsg_calls ? static_cast<double>(r.packets) / static_cast<double>(r.sendmsg_calls) : 0,
         r.recv_calls ? static_cast<double>(r.datagrams_in) / static_cast<double>(r.recv_calls) : 0);
-    std::fflush(stdout);
     if (std::getenv("QC_BENCH_VERBOSE") != nullptr) {
       std::printf("    sender: srtt %.3f ms, min_rtt %.3f ms, cwnd %llu B, in flight %llu B\n",
                   static_cast<double>(r.sender_stats.smoothed_rtt) / 1e6,
@@ -296,17 +324,23 @@ int main(int argc, char** argv) {
                   (unsigned long long)r.sender_stats.cwnd,
                   (unsigned long long)r.sender_stats.bytes_in_flight);
     }
+    std::fflush(stdout);
     ours.push_back(r.mbps);
+    if (have_example) {
+      int code = 0;
+      double mbps = example.run(&code);
+      std::printf("  example run %d: %.1f MB/s (gtlsclient exit %d)\n", i + 1, mbps, code);
+      std::fflush(stdout);
+      if (mbps > 0) theirs.push_back(mbps);
+    }
   }
+  example.stop();
   double ours_median = median(ours);
   std::printf("session median: %.1f MB/s\n", ours_median);
-  if (args.baseline) {
-    auto ex = run_examples(dir, a, b, bytes, args.runs, args.cc);
-    double ex_median = median(ex);
-    if (ex_median > 0) {
-      std::printf("example pair (gtlsserver/gtlsclient) median: %.1f MB/s\n", ex_median);
-      std::printf("ratio session/example: %.2f (target >= 0.80)\n", ours_median / ex_median);
-    }
+  if (!theirs.empty()) {
+    double ex_median = median(theirs);
+    std::printf("example pair (gtlsserver/gtlsclient) median: %.1f MB/s\n", ex_median);
+    std::printf("ratio session/example: %.2f (target >= 0.80)\n", ours_median / ex_median);
   }
   std::error_code ec;
   std::filesystem::remove_all(dir, ec);
