@@ -245,7 +245,7 @@ TEST_F(LoopbackTest, RestartedPeerIsRedialled) {
   b.mgr.reset();
   b.start(port);
   ASSERT_TRUE(run_until(
-      io_, [&] { return a.downs == 2; }, 3s));
+      io_, [&] { return a.downs == 2; }, 4500ms));
   EXPECT_GE(b.mgr->endpoint().counters().stateless_resets_sent, 1u);
   EXPECT_NE(a.last_down->reason.find("stateless reset"), std::string::npos)
       << a.last_down->to_string();
