@@ -9,5 +9,10 @@ namespace qc::cli {
 void add_cert_command(CLI::App& root, int* exit_code);
 void add_node_command(CLI::App& root, int* exit_code);
 void add_demo_command(CLI::App& root, int* exit_code);
+void add_status_command(CLI::App& root, int* exit_code);
+void add_peers_command(CLI::App& root, int* exit_code);
+void add_routes_command(CLI::App& root, int* exit_code);
+void add_circuits_command(CLI::App& root, int* exit_code);
+void add_connect_command(CLI::App& root, int* exit_code);
 
 }  // namespace qc::cli

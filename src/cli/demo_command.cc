@@ -117,6 +117,7 @@ daemon::NodeConfig node_config(const std::string& name, const identity::Identity
   c.listen.port = 0;
   c.session.redial_min = 0.2;
   c.session.redial_max = 5;
+  c.discovery.enabled = false;  // loopback only: no beacons on the host's real interfaces
   return c;
 }
 

@@ -13,6 +13,11 @@ int main(int argc, char** argv) {
   qc::cli::add_cert_command(app, &exit_code);
   qc::cli::add_node_command(app, &exit_code);
   qc::cli::add_demo_command(app, &exit_code);
+  qc::cli::add_status_command(app, &exit_code);
+  qc::cli::add_peers_command(app, &exit_code);
+  qc::cli::add_routes_command(app, &exit_code);
+  qc::cli::add_circuits_command(app, &exit_code);
+  qc::cli::add_connect_command(app, &exit_code);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

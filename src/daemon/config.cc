@@ -109,6 +109,31 @@ class Reader {
     return Ok();
   }
 
+  Result<void> boolean(const toml::table& t, const std::string& prefix, std::string_view key,
+                       bool* out) const {
+    const toml::node* n = t.get(key);
+    if (!n) return Ok();
+    if (!n->is_boolean()) return fail(*n, prefix + std::string(key), "must be true or false");
+    *out = *n->value<bool>();
+    return Ok();
+  }
+
+  Result<void> strings(const toml::table& t, const std::string& prefix, std::string_view key,
+                       std::vector<std::string>* out) const {
+    const toml::node* n = t.get(key);
+    if (!n) return Ok();
+    const toml::array* arr = n->as_array();
+    if (!arr) return fail(*n, prefix + std::string(key), "must be a list of strings");
+    out->clear();
+    for (const toml::node& e : *arr) {
+      auto v = e.value<std::string>();
+      if (!e.is_string() || !v)
+        return fail(e, prefix + std::string(key), "entries must be strings");
+      out->push_back(*v);
+    }
+    return Ok();
+  }
+
   std::string resolve(const std::string& p) const {
     fs::path path(p);
     if (path.is_absolute() || base_.empty()) return path.lexically_normal().string();
@@ -143,8 +168,9 @@ Result<NodeConfig> parse_config(std::string_view text, const std::string& base_d
   Reader r(origin, base_dir);
   NodeConfig c;
   QC_TRY(r.only(root, "",
-                {"log_level", "name", "data_dir", "identity", "listen", "peers", "session"}));
-  for (auto key : {"identity", "listen", "peers", "session"}) {
+                {"log_level", "name", "data_dir", "identity", "listen", "peers", "session",
+                 "discovery", "routing"}));
+  for (auto key : {"identity", "listen", "peers", "session", "discovery", "routing"}) {
     if (const toml::node* n = root.get(key); n && !n->is_table())
       return r.fail(*n, key, std::string("must be a table: write [") + key + "]");
   }
@@ -209,6 +235,24 @@ Result<NodeConfig> parse_config(std::string_view text, const std::string& base_d
     if (c.session.redial_max < c.session.redial_min)
       return r.fail(*s, "session.redial_max", "must not be less than session.redial_min");
   }
+  if (const toml::table* d = subtable(root, "discovery")) {
+    QC_TRY(r.only(*d, "discovery.", {"enabled", "port", "allow", "deny"}));
+    QC_TRY(r.boolean(*d, "discovery.", "enabled", &c.discovery.enabled));
+    double port = c.discovery.port;
+    QC_TRY(r.number(*d, "discovery.", "port", 1, 65535, &port));
+    c.discovery.port = static_cast<std::uint16_t>(port);
+    QC_TRY(r.strings(*d, "discovery.", "allow", &c.discovery.allow));
+    QC_TRY(r.strings(*d, "discovery.", "deny", &c.discovery.deny));
+  }
+
+  if (const toml::table* rt = subtable(root, "routing")) {
+    QC_TRY(r.only(*rt, "routing.", {"fanout", "wanted_circuits"}));
+    double fanout = c.routing.fanout, wanted = c.routing.wanted_circuits;
+    QC_TRY(r.number(*rt, "routing.", "fanout", 1, 16, &fanout));
+    QC_TRY(r.number(*rt, "routing.", "wanted_circuits", 1, 16, &wanted));
+    c.routing.fanout = static_cast<std::uint32_t>(fanout);
+    c.routing.wanted_circuits = static_cast<std::uint32_t>(wanted);
+  }
   return c;
 }
 
@@ -248,6 +292,16 @@ std::string to_toml(const NodeConfig& c) {
   o << "\n[session]\nidle_timeout = " << c.session.idle_timeout
     << "\nkeepalive = " << c.session.keepalive << "\nredial_min = " << c.session.redial_min
     << "\nredial_max = " << c.session.redial_max << "\n";
+  auto list = [&](const std::vector<std::string>& v) {
+    std::string out = "[";
+    for (std::size_t i = 0; i < v.size(); ++i) out += (i ? ", " : "") + quote(v[i]);
+    return out + "]";
+  };
+  o << "\n[discovery]\nenabled = " << (c.discovery.enabled ? "true" : "false")
+    << "\nport = " << c.discovery.port << "\nallow = " << list(c.discovery.allow)
+    << "\ndeny = " << list(c.discovery.deny) << "\n";
+  o << "\n[routing]\nfanout = " << c.routing.fanout
+    << "\nwanted_circuits = " << c.routing.wanted_circuits << "\n";
   return o.str();
 }
 

@@ -26,6 +26,16 @@
 //   keepalive = 10.0              # seconds between keep-alive PINGs on an idle session
 //   redial_min = 0.5              # re-dial backoff for static peers: first delay (s)
 //   redial_max = 30.0             # ... and cap (s)
+//
+//   [discovery]
+//   enabled = true                # LAN beacons (IPv4 broadcast, IPv6 ff02::7421) on UDP 7421
+//   port = 7421
+//   allow = ["eth*", "veth*"]     # interface name globs to use (default: all)
+//   deny = ["docker*"]            # ... and to skip (deny wins)
+//
+//   [routing]
+//   fanout = 2                    # copies of one route probe a node forwards
+//   wanted_circuits = 2           # circuits kept to each peer the node talks to
 #pragma once
 
 #include <cstdint>
@@ -69,6 +79,21 @@ struct NodeConfig {
     double redial_min = 0.5;
     double redial_max = 30.0;
   } session;
+
+  struct Discovery {
+    bool enabled = true;
+    std::uint16_t port = 7421;
+    std::vector<std::string> allow;
+    std::vector<std::string> deny;
+  } discovery;
+
+  struct Routing {
+    std::uint32_t fanout = 2;
+    std::uint32_t wanted_circuits = 2;
+  } routing;
+
+  // The control socket: <data_dir>/control.sock.
+  std::string control_socket() const { return data_dir + "/control.sock"; }
 
   std::string source_path;  // the file it was loaded from, if any
 };

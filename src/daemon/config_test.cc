@@ -125,3 +125,47 @@ TEST(HostPort, Parse) {
 
 }  // namespace
 }  // namespace qc::daemon
+
+namespace qc::daemon {
+namespace {
+
+TEST(Config, DiscoveryAndRouting) {
+  auto c = parse_config(R"(
+[identity]
+ca = "a"
+cert = "b"
+key = "c"
+[discovery]
+enabled = false
+port = 9999
+allow = ["veth*"]
+deny = ["docker*", "br-*"]
+[routing]
+fanout = 3
+wanted_circuits = 1
+)",
+                        "/", "n.toml");
+  ASSERT_TRUE(c) << c.error().to_string();
+  EXPECT_FALSE(c->discovery.enabled);
+  EXPECT_EQ(c->discovery.port, 9999);
+  EXPECT_EQ(c->discovery.allow, std::vector<std::string>{"veth*"});
+  EXPECT_EQ(c->discovery.deny.size(), 2u);
+  EXPECT_EQ(c->routing.fanout, 3u);
+  EXPECT_EQ(c->routing.wanted_circuits, 1u);
+  EXPECT_EQ(c->control_socket(), "//control.sock");
+  auto again = parse_config(to_toml(*c), "/", "again.toml");
+  ASSERT_TRUE(again) << again.error().to_string();
+  EXPECT_FALSE(again->discovery.enabled);
+  EXPECT_EQ(again->discovery.deny, c->discovery.deny);
+  EXPECT_EQ(again->routing.fanout, 3u);
+  auto bad = parse_config("[identity]\nca=\"a\"\ncert=\"b\"\nkey=\"c\"\n[discovery]\nenabled = 1\n",
+                          "/", "n.toml");
+  ASSERT_FALSE(bad);
+  EXPECT_NE(bad.error().message.find("discovery.enabled"), std::string::npos);
+  auto fan = parse_config("[identity]\nca=\"a\"\ncert=\"b\"\nkey=\"c\"\n[routing]\nfanout = 0\n",
+                          "/", "n.toml");
+  ASSERT_FALSE(fan);
+}
+
+}  // namespace
+}  // namespace qc::daemon

@@ -1,34 +1,61 @@
-// Node: one quic-channel node on one event loop. It loads the identity, runs the neighbour
-// sessions (link::SessionManager) on the configured UDP address, keeps sessions to the static
-// peers up (re-dialling with backoff), and logs session up/down with peer text ids. Later layers
-// (discovery, routing, circuits, channels, front ends) are wired here as they are built.
+// Node: one quic-channel node on one event loop. It wires the layers together:
+//
+//   identity ─ links (one link::SessionManager per local interface, plus one on the configured
+//   listen address for static peers and loopback) ─ discovery (LAN beacons: dial who we hear) ─
+//   routing::Router (probes, circuits; its messages ride the sessions' control streams) ─
+//   peerdb (LMDB: peers, events, routes) ─ the control socket (qc peers/routes/circuits/connect).
+//
+// Sessions are identified towards the routing core by a node-wide RouteSession id; each maps to
+// (link, link::Session::Id). A peer reached over two interfaces has two sessions: two paths.
 //
 // Threading rule: single-threaded. Create, call and destroy on the thread that runs `io`.
-// Other threads use post() on that io_context to reach it (see Node::snapshot()).
+// Other threads use asio::post() on that io_context to reach it.
 #pragma once
 
 #include <asio.hpp>
+#include <nlohmann/json.hpp>
 
 #include <functional>
+#include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
+#include "common/clock.h"
 #include "common/result.h"
 #include "daemon/config.h"
+#include "daemon/control_server.h"
 #include "identity/identity.h"
 #include "link/session_manager.h"
+
+namespace qc::discovery {
+class Discovery;
+struct BeaconHeard;
+}  // namespace qc::discovery
+namespace qc::peerdb {
+class PeerDb;
+}
+namespace qc::routing {
+class Router;
+class IdentitySigner;
+class IdentityKeyDirectory;
+class SeededRandom;
+struct CircuitUp;
+}  // namespace qc::routing
 
 namespace qc::daemon {
 
 // A neighbour session as the node reports it.
 struct SessionView {
+  std::uint64_t id = 0;  // node-wide session id (the routing core's SessionId)
   std::string peer_text_id;
   identity::NodeId peer_id{};
-  std::string remote;    // host:port of the peer
-  bool dialled = false;  // we dialled it (else the peer did)
-  double rtt_ms = 0;     // QUIC smoothed RTT
-  std::uint32_t interface_id = 0;
+  std::string remote;              // host:port of the peer
+  bool dialled = false;            // we dialled it (else the peer did)
+  double rtt_ms = 0;               // QUIC smoothed RTT
+  std::uint32_t interface_id = 0;  // 0: the listen-address link (no specific interface)
+  std::string interface_name;      // "" for the listen-address link
 };
 
 class Node {
@@ -39,9 +66,10 @@ class Node {
   Node(const Node&) = delete;
   Node& operator=(const Node&) = delete;
 
-  // Binds the UDP port, starts accepting, dials the static peers. kIo when the port is taken.
+  // Opens the peer database, binds the UDP port(s), starts discovery, the control socket and
+  // the static peers. Errors say what to change.
   Result<void> start();
-  // Closes every session (peers are told) and stops re-dialling. Idempotent.
+  // Closes every session (peers are told) and stops everything. Idempotent.
   void stop();
 
   const identity::Identity& identity() const { return *identity_; }
@@ -50,21 +78,72 @@ class Node {
   std::uint16_t port() const;
   std::vector<SessionView> sessions();
 
+  // Asks for circuits to `peer` (text id, hostname, IPv6 or hex prefix). `done` is called once
+  // with the first established circuit's view, or an error (kUnreachable when every probe
+  // branch answered dead-end, kTimeout).
+  void connect(const std::string& peer, Duration timeout,
+               std::function<void(Result<nlohmann::json>)> done);
+
+  // Inspection (also served on the control socket).
+  nlohmann::json peers_json();
+  nlohmann::json routes_json();
+  nlohmann::json circuits_json();
+  nlohmann::json status_json();
+
   // Called on the loop thread whenever a session comes up (true) or goes down (false).
   std::function<void(const SessionView&, bool up)> on_session_change;
 
  private:
+  struct Link;
+  struct Waiter;
   Node(asio::io_context& io, NodeConfig config, std::unique_ptr<identity::Identity> id);
+
+  // links (node_links.cc)
+  Result<Link*> open_link(std::uint32_t interface_id, const std::string& device,
+                          const transport::Address& listen);
+  void sync_interfaces();
+  void on_beacon(const discovery::BeaconHeard& b);
   void add_static_peers();
   void resolve_later(std::size_t index, Duration delay);
-  static SessionView view(link::Session& s, std::uint32_t interface_id);
+  Link* link_for_route_to(const transport::Address& remote);
+  SessionView view(Link& link, link::Session& s) const;
+  void on_link_up(Link& link, link::Session& s);
+  void on_link_down(Link& link, link::Session& s, const transport::CloseInfo& why);
+  std::uint64_t route_session_of(const Link& link, link::Session::Id sid) const;
+  link::Session* session_of(std::uint64_t route_session, Link** link = nullptr);
+
+  // routing (node_routing.cc)
+  void init_routing();
+  void pump();
+  void arm_routing_timer();
+  void on_circuit_up(const routing::CircuitUp& up);
+  void finish_waiters(const std::function<bool(Waiter&)>& match, Result<nlohmann::json> result);
+
+  // control socket (node_control.cc)
+  void init_control();
+
+  Timestamp now() const { return SystemClock::instance().now(); }
+  std::uint64_t unix_ms() const { return SystemClock::instance().unix_now() / kMillisecond; }
 
   asio::io_context& io_;
   NodeConfig config_;
   std::unique_ptr<identity::Identity> identity_;
-  std::unique_ptr<link::SessionManager> sessions_;
+  std::unique_ptr<peerdb::PeerDb> db_;
+  std::vector<std::unique_ptr<Link>> links_;  // [0]: the listen-address link
+  std::unique_ptr<discovery::Discovery> discovery_;
+  bool per_interface_links_ = false;
+  std::unique_ptr<routing::IdentitySigner> signer_;
+  std::unique_ptr<routing::IdentityKeyDirectory> keys_;
+  std::unique_ptr<routing::SeededRandom> random_;
+  std::unique_ptr<routing::Router> router_;
+  std::unique_ptr<asio::steady_timer> routing_timer_;
+  Timestamp routing_timer_at_ = kNever;
+  std::unique_ptr<ControlServer> control_;
   std::vector<std::unique_ptr<asio::steady_timer>> resolve_timers_;
+  std::unique_ptr<asio::steady_timer> interface_timer_;
+  std::vector<std::unique_ptr<Waiter>> waiters_;
   bool stopped_ = false;
+  bool started_ = false;
 };
 
 // Runs a node from `config` until SIGINT or SIGTERM; returns the process exit code (0 after a

@@ -95,3 +95,37 @@ make_pki() {
 text_id() {
   "$QC" cert print --json "$1/cert.crt" | python3 -c 'import json,sys; d=json.load(sys.stdin); d=d[0] if isinstance(d,list) else d; print(d["text_id"])'
 }
+
+# make_veth NS1 IF1 ADDR1 NS2 IF2 ADDR2: a veth pair between two namespaces with IPv4 addresses
+# (CIDR) on both ends; both ends up. Interface names are local to the namespaces.
+make_veth() {
+  local ns1=$1 if1=$2 a1=$3 ns2=$4 if2=$5 a2=$6
+  local tmp1="${PREFIX}a$RANDOM" tmp2="${PREFIX}b$RANDOM"
+  ip link add "$tmp1" type veth peer name "$tmp2" || fail "ip link add veth"
+  ip link set "$tmp1" netns "$ns1" name "$if1" || fail "move $tmp1"
+  ip link set "$tmp2" netns "$ns2" name "$if2" || fail "move $tmp2"
+  ip -n "$ns1" addr add "$a1" dev "$if1"
+  ip -n "$ns2" addr add "$a2" dev "$if2"
+  ip -n "$ns1" link set "$if1" up
+  ip -n "$ns2" link set "$if2" up
+}
+
+# node_config FILE DIR [EXTRA...]: writes a node configuration for the node files in DIR, listening
+# on [::]:7420, with EXTRA lines appended (e.g. a [peers] table).
+node_config() {
+  local file=$1 dir=$2; shift 2
+  {
+    echo "data_dir = \"$dir\""
+    echo "[identity]"
+    echo "ca = \"$dir/ca.crt\""
+    echo "cert = \"$dir/cert.crt\""
+    echo "key = \"$dir/key.pem\""
+    echo "[listen]"
+    echo "address = \"::\""
+    echo "port = 7420"
+    for l in "$@"; do echo "$l"; done
+  } >"$file"
+}
+
+# in_ns NS CMD...: runs CMD inside namespace NS.
+in_ns() { local ns=$1; shift; ip netns exec "$ns" "$@"; }

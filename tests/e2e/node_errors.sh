@@ -40,6 +40,8 @@ cat >"$WORK/alpha/node.toml" <<EOT
 ca = "ca.crt"
 cert = "cert.crt"
 key = "key.pem"
+[discovery]
+enabled = false
 [listen]
 address = "127.0.0.1"
 port = $PORT
@@ -56,6 +58,8 @@ cat >"$WORK/mallory/node.toml" <<EOT
 ca = "ca.crt"
 cert = "cert.crt"
 key = "key.pem"
+[discovery]
+enabled = false
 [listen]
 address = "127.0.0.1"
 port = 0

@@ -12,6 +12,8 @@ cat >"$WORK/alpha/node.toml" <<EOT
 ca = "ca.crt"
 cert = "cert.crt"
 key = "key.pem"
+[discovery]
+enabled = false
 [listen]
 address = "127.0.0.1"
 port = $PORT
@@ -21,6 +23,8 @@ cat >"$WORK/beta/node.toml" <<EOT
 ca = "ca.crt"
 cert = "cert.crt"
 key = "key.pem"
+[discovery]
+enabled = false
 [listen]
 address = "127.0.0.1"
 port = 0

@@ -1,0 +1,31 @@
+// qc circuits: the circuits a running node takes part in (as originator, relay or destination).
+#include "cli/commands.h"
+#include "cli/control_client.h"
+
+namespace qc::cli {
+
+void add_circuits_command(CLI::App& root, int* exit_code) {
+  auto* cmd = root.add_subcommand("circuits", "Show the circuits a running node is part of");
+  auto t = add_control_options(cmd);
+  cmd->callback([t, exit_code] {
+    auto r = ask_node(*t, "circuits");
+    if (!r) {
+      *exit_code = 1;
+      return;
+    }
+    if (t->json) {
+      std::printf("%s\n", r->dump(2).c_str());
+      return;
+    }
+    std::vector<std::vector<std::string>> rows;
+    for (const auto& c : (*r)["circuits"]) {
+      std::string path;
+      for (const auto& p : c["path"]) path += (path.empty() ? "" : " -> ") + p.get<std::string>();
+      rows.push_back({c.value("circuit_id", ""), c.value("role", ""), c.value("state", ""),
+                      age_text(c.value("expires_in_s", 0.0)), path});
+    }
+    print_table({"CIRCUIT", "ROLE", "STATE", "EXPIRES IN", "PATH"}, rows);
+  });
+}
+
+}  // namespace qc::cli

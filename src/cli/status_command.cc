@@ -1,0 +1,33 @@
+// qc status: who a running node is and what it runs.
+#include "cli/commands.h"
+#include "cli/control_client.h"
+
+namespace qc::cli {
+
+void add_status_command(CLI::App& root, int* exit_code) {
+  auto* cmd = root.add_subcommand("status", "Show a running node's identity, links and counters");
+  auto t = add_control_options(cmd);
+  cmd->callback([t, exit_code] {
+    auto r = ask_node(*t, "status");
+    if (!r) {
+      *exit_code = 1;
+      return;
+    }
+    if (t->json) {
+      std::printf("%s\n", r->dump(2).c_str());
+      return;
+    }
+    std::printf("node      %s (%s)\nhostname  %s\naddress   %s\ncluster   %s\n",
+                r->value("name", "").c_str(), r->value("text_id", "").c_str(),
+                r->value("hostname", "").c_str(), r->value("address", "").c_str(),
+                r->value("cluster", "").c_str());
+    std::vector<std::vector<std::string>> rows;
+    for (const auto& l : (*r)["links"])
+      rows.push_back({l.value("interface", ""), l.value("address", ""),
+                      std::to_string(l.value("sessions", 0))});
+    std::printf("\n");
+    print_table({"LINK", "UDP", "SESSIONS"}, rows);
+  });
+}
+
+}  // namespace qc::cli

@@ -1,0 +1,114 @@
+// Node: the control socket's commands and the inspection views behind them.
+#include "daemon/node_internal.h"
+
+namespace qc::daemon {
+
+namespace {
+const char* event_name(peerdb::EventKind k) {
+  switch (k) {
+    case peerdb::EventKind::kBeaconObserved:
+      return "beacon";
+    case peerdb::EventKind::kSessionUp:
+      return "session_up";
+    case peerdb::EventKind::kSessionDown:
+      return "session_down";
+    case peerdb::EventKind::kRelaySeen:
+      return "relay";
+  }
+  return "?";
+}
+}  // namespace
+
+nlohmann::json Node::peers_json() {
+  nlohmann::json sessions = nlohmann::json::array();
+  for (const auto& v : this->sessions()) {
+    sessions.push_back({{"session", v.id},
+                        {"peer", v.peer_text_id},
+                        {"node_id", to_hex(v.peer_id)},
+                        {"remote", v.remote},
+                        {"interface", v.interface_name.empty() ? "listen" : v.interface_name},
+                        {"interface_id", v.interface_id},
+                        {"dialled", v.dialled},
+                        {"rtt_ms", v.rtt_ms}});
+  }
+  nlohmann::json known = nlohmann::json::array();
+  if (db_) {
+    if (auto peers = db_->list_peers()) {
+      for (const auto& p : peers->items) {
+        nlohmann::json last = nlohmann::json::object();
+        for (auto k : {peerdb::EventKind::kBeaconObserved, peerdb::EventKind::kSessionUp,
+                       peerdb::EventKind::kSessionDown, peerdb::EventKind::kRelaySeen})
+          if (p.last_seen(k)) last[event_name(k)] = p.last_seen(k);
+        nlohmann::json addrs = nlohmann::json::array();
+        for (const auto& a : p.addresses) addrs.push_back(a.host_port);
+        known.push_back({{"peer", identity::text_id(p.partial)},
+                         {"node_id", p.node_id ? to_hex(*p.node_id) : ""},
+                         {"certificate", !p.cert_chain.empty()},
+                         {"addresses", addrs},
+                         {"last_seen_ms", last}});
+      }
+    }
+  }
+  return {{"sessions", sessions}, {"known", known}};
+}
+
+nlohmann::json Node::status_json() {
+  nlohmann::json links = nlohmann::json::array();
+  for (auto& l : links_)
+    if (l)
+      links.push_back({{"interface", l->name.empty() ? "listen" : l->name},
+                       {"interface_id", l->interface_id},
+                       {"address", l->mgr->local_address().to_string()},
+                       {"sessions", l->mgr->up_sessions().size()}});
+  nlohmann::json j = {{"name", label()},
+                      {"text_id", identity_->text_id()},
+                      {"node_id", to_hex(identity_->node_id())},
+                      {"hostname", identity_->hostname(config_.identity.suffix)},
+                      {"address", identity::ipv6_to_string(identity_->address())},
+                      {"cluster", identity::cluster_prefix(identity_->cluster_id())},
+                      {"links", links}};
+  if (router_) {
+    const auto& st = router_->stats();
+    j["routing"] = {{"circuits", router_->circuits().size()},
+                    {"probe_entries", router_->probe_table().size()},
+                    {"cached_routes", router_->route_cache().size()}};
+    (void)st;
+  }
+  if (discovery_) {
+    const auto& c = discovery_->counters();
+    j["discovery"] = {{"sent", c.sent}, {"interfaces", discovery_->interfaces().size()}};
+  }
+  return j;
+}
+
+void Node::init_control() {
+  control_ = std::make_unique<ControlServer>(io_, config_.control_socket());
+  control_->handle("status", [this](const nlohmann::json&, ControlServer::Reply reply) {
+    reply(status_json());
+  });
+  control_->handle(
+      "peers", [this](const nlohmann::json&, ControlServer::Reply reply) { reply(peers_json()); });
+  control_->handle("routes", [this](const nlohmann::json&, ControlServer::Reply reply) {
+    reply({{"routes", routes_json()}});
+  });
+  control_->handle("circuits", [this](const nlohmann::json&, ControlServer::Reply reply) {
+    reply({{"circuits", circuits_json()}});
+  });
+  control_->handle("connect", [this](const nlohmann::json& req, ControlServer::Reply reply) {
+    if (!req.contains("peer") || !req["peer"].is_string()) {
+      reply({{"ok", false}, {"error", "connect needs \"peer\": a text id, hostname or address"}});
+      return;
+    }
+    double timeout = req.value("timeout", 10.0);
+    if (!(timeout > 0 && timeout <= 600)) timeout = 10;
+    connect(req["peer"].get<std::string>(), seconds(timeout), [reply](Result<nlohmann::json> r) {
+      if (r) {
+        reply({{"circuit", *r}});
+      } else {
+        reply({{"ok", false}, {"error", r.error().message}, {"code", errc_name(r.error().code)}});
+      }
+    });
+  });
+}
+
+}  // namespace qc::daemon

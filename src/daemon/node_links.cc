@@ -1,0 +1,298 @@
+// Node: links (one SessionManager per local interface), discovery, static peers.
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "daemon/node_internal.h"
+
+namespace qc::daemon {
+
+namespace {
+
+// A socket bound to an IPv6 address is dual-stack: it reaches IPv4 peers as ::ffff:a.b.c.d.
+transport::Address for_socket(const transport::Address& local, const asio::ip::udp::endpoint& ep) {
+  asio::ip::udp::endpoint e = ep;
+  if (local.family() == AF_INET6 && e.address().is_v4())
+    e.address(asio::ip::make_address_v6(asio::ip::v4_mapped, e.address().to_v4()));
+  return transport::Address(reinterpret_cast<const sockaddr*>(e.data()),
+                            static_cast<socklen_t>(e.size()));
+}
+
+// The local address the kernel would send from to reach `remote` (a connected UDP socket that
+// sends nothing).
+std::optional<asio::ip::address> source_for(const transport::Address& remote) {
+  int fd = ::socket(remote.family(), SOCK_DGRAM | SOCK_CLOEXEC, 0);
+  if (fd < 0) return std::nullopt;
+  std::optional<asio::ip::address> out;
+  if (::connect(fd, remote.sockaddr_ptr(), remote.size()) == 0) {
+    sockaddr_storage ss{};
+    socklen_t len = sizeof ss;
+    if (::getsockname(fd, reinterpret_cast<sockaddr*>(&ss), &len) == 0) {
+      if (ss.ss_family == AF_INET) {
+        const auto* a = reinterpret_cast<const sockaddr_in*>(&ss);
+        out = asio::ip::address_v4(ntohl(a->sin_addr.s_addr));
+      } else if (ss.ss_family == AF_INET6) {
+        const auto* a = reinterpret_cast<const sockaddr_in6*>(&ss);
+        asio::ip::address_v6::bytes_type b;
+        std::memcpy(b.data(), &a->sin6_addr, b.size());
+        out = asio::ip::address_v6(b, a->sin6_scope_id);
+      }
+    }
+  }
+  ::close(fd);
+  return out;
+}
+
+}  // namespace
+
+Result<Node::Link*> Node::open_link(std::uint32_t interface_id, const std::string& device,
+                                    const transport::Address& listen) {
+  auto link = std::make_unique<Link>();
+  link->slot = links_.size();
+  link->interface_id = interface_id;
+  link->name = device;
+  Link* lp = link.get();
+
+  link::SessionManagerOptions opts;
+  opts.listen = listen;
+  opts.interface_id = interface_id;
+  opts.suffix = config_.identity.suffix;
+  opts.idle_timeout = seconds(config_.session.idle_timeout);
+  opts.keep_alive = seconds(config_.session.keepalive);
+  opts.redial_initial = seconds(config_.session.redial_min);
+  opts.redial_max = seconds(config_.session.redial_max);
+  opts.endpoint.socket.device = device;
+  opts.endpoint.socket.reuse_address = true;
+
+  link::SessionCallbacks cb;
+  cb.on_up = [this, lp](link::Session& s) { on_link_up(*lp, s); };
+  cb.on_down = [this, lp](link::Session& s, const transport::CloseInfo& why) {
+    on_link_down(*lp, s, why);
+  };
+  cb.on_control = [this, lp](link::Session& s, const link::ControlMessage& m) {
+    if (!m.has_routing() || !router_) return;
+    router_->on_message(make_route_session(lp->slot, s.id()), m.routing(), now());
+    pump();
+  };
+  link->mgr = std::make_unique<link::SessionManager>(io_, *identity_, opts, std::move(cb));
+  if (auto r = link->mgr->start(); !r) {
+    return Err(r.error().code,
+               "cannot listen on " + listen.to_string() + (device.empty() ? "" : " on " + device) +
+                   ": " + r.error().message + " (is another node running? change listen.port)");
+  }
+  links_.push_back(std::move(link));
+  return lp;
+}
+
+// Opens a link for every interface discovery uses (when the kernel lets us bind a socket to
+// one: SO_BINDTODEVICE needs CAP_NET_RAW), and closes the links of interfaces that went away.
+// Without per-interface links every session runs on the listen-address link.
+void Node::sync_interfaces() {
+  if (stopped_ || !discovery_) return;
+  if (!interface_timer_) interface_timer_ = std::make_unique<asio::steady_timer>(io_);
+  auto itfs = discovery_->interfaces();
+  bool try_links = per_interface_links_ || links_.size() == 1;
+  if (try_links) {
+    for (const auto& itf : itfs) {
+      bool have = false;
+      for (auto& l : links_)
+        if (l && l->interface_id == itf.id && !l->name.empty()) have = true;
+      if (have) continue;
+      auto addr = transport::Address::parse("::", config_.listen.port);
+      auto r = open_link(itf.id, itf.name, *addr);
+      if (!r) {
+        if (!per_interface_links_) {
+          node_log()->info("per-interface sessions off ({}); all sessions use {}",
+                           r.error().message, links_[0]->mgr->local_address().to_string());
+          break;
+        }
+        node_log()->warn("interface {}: {}", itf.name, r.error().message);
+        continue;
+      }
+      per_interface_links_ = true;
+      node_log()->info("interface {} (id {:08x}) up: sessions on udp port {}", itf.name, itf.id,
+                       config_.listen.port);
+    }
+    for (auto& l : links_) {
+      if (!l || l->name.empty()) continue;
+      bool present = false;
+      for (const auto& itf : itfs) present = present || itf.id == l->interface_id;
+      if (!present) {
+        node_log()->info("interface {} gone: closing its sessions", l->name);
+        l->mgr->shutdown();
+        auto dead = std::move(l);
+        asio::post(io_, [dead = std::shared_ptr<Link>(std::move(dead))] {});
+      }
+    }
+  }
+  interface_timer_->expires_after(std::chrono::seconds(10));
+  interface_timer_->async_wait([this](const std::error_code& ec) {
+    if (!ec) sync_interfaces();
+  });
+}
+
+void Node::on_beacon(const discovery::BeaconHeard& b) {
+  if (stopped_) return;
+  Link* link = links_[0].get();
+  if (per_interface_links_) {
+    link = nullptr;
+    for (auto& l : links_)
+      if (l && l->interface_id == b.interface_id && !l->name.empty()) link = l.get();
+    if (!link) {
+      sync_interfaces();
+      return;
+    }
+  }
+  // Already a session with this node on this link?
+  for (link::Session* s : link->mgr->up_sessions())
+    if (identity::partial_of(s->peer_id()) == b.partial) return;
+  transport::Address addr = for_socket(link->mgr->local_address(), b.quic_endpoint);
+  std::string key = identity::text_id(b.partial) + "@" + addr.to_string();
+  Timestamp t = now();
+  auto it = link->last_dial.find(key);
+  if (it != link->last_dial.end() && t - it->second < 5 * kSecond) return;
+  link->last_dial[key] = t;
+  node_log()->info("beacon from {} at {} on {}: dialling", identity::text_id(b.partial),
+                   addr.to_string(), b.interface_name);
+  if (db_) {
+    peerdb::PeerUpdate u;
+    u.partial = b.partial;
+    u.addresses.push_back({addr.to_string(), peerdb::AddressKind::kBeacon, unix_ms()});
+    u.seen = peerdb::EventKind::kBeaconObserved;
+    u.now_ms = unix_ms();
+    (void)db_->upsert_peer(u);
+  }
+  if (auto r = link->mgr->dial(addr); !r)
+    node_log()->warn("dial {} ({}): {}", addr.to_string(), identity::text_id(b.partial),
+                     r.error().message);
+}
+
+void Node::add_static_peers() {
+  resolve_timers_.clear();
+  for (std::size_t i = 0; i < config_.static_peers.size(); ++i) {
+    resolve_timers_.push_back(std::make_unique<asio::steady_timer>(io_));
+    resolve_later(i, 0);
+  }
+}
+
+Node::Link* Node::link_for_route_to(const transport::Address& remote) {
+  if (!per_interface_links_ || !discovery_) return links_[0].get();
+  auto src = source_for(remote);
+  if (!src) return links_[0].get();
+  for (const auto& itf : discovery_->interfaces()) {
+    bool match =
+        (src->is_v4() && itf.ipv4 && *itf.ipv4 == src->to_v4()) ||
+        (src->is_v6() && itf.link_local && itf.link_local->to_bytes() == src->to_v6().to_bytes());
+    if (!match) continue;
+    for (auto& l : links_)
+      if (l && l->interface_id == itf.id && !l->name.empty()) return l.get();
+  }
+  return links_[0].get();
+}
+
+// Resolves static peer `index` (names may not resolve yet at boot) and hands it to the link
+// that routes to it, which keeps a session up. Retries every 5 s while the name does not resolve.
+void Node::resolve_later(std::size_t index, Duration delay) {
+  auto& timer = *resolve_timers_[index];
+  timer.expires_after(std::chrono::nanoseconds(delay));
+  timer.async_wait([this, index](const std::error_code& ec) {
+    if (ec || stopped_) return;
+    const HostPort& hp = config_.static_peers[index];
+    asio::ip::udp::resolver resolver(io_);
+    std::error_code rec;
+    auto results = resolver.resolve(hp.host, std::to_string(hp.port), rec);
+    if (rec || results.empty()) {
+      node_log()->warn("static peer {}: cannot resolve ({}); retrying in 5 s", hp.to_string(),
+                       rec ? rec.message() : "no address");
+      resolve_later(index, 5 * kSecond);
+      return;
+    }
+    transport::Address probe(reinterpret_cast<const sockaddr*>(results.begin()->endpoint().data()),
+                             static_cast<socklen_t>(results.begin()->endpoint().size()));
+    Link* link = link_for_route_to(probe);
+    auto addr = for_socket(link->mgr->local_address(), results.begin()->endpoint());
+    if (addr.empty() ||
+        (link->mgr->local_address().family() == AF_INET && addr.family() == AF_INET6)) {
+      node_log()->error("static peer {}: address family does not match listen.address {}",
+                        hp.to_string(), link->mgr->local_address().to_string());
+      return;
+    }
+    node_log()->info("static peer {} -> {}{}", hp.to_string(), addr.to_string(),
+                     link->name.empty() ? "" : " on " + link->name);
+    link->mgr->add_static_peer(addr);
+  });
+}
+
+SessionView Node::view(Link& link, link::Session& s) const {
+  SessionView v;
+  v.id = make_route_session(link.slot, s.id());
+  v.peer_text_id = s.peer_text_id();
+  v.peer_id = s.peer_id();
+  v.remote = s.remote_address().to_string();
+  v.dialled = s.dialled();
+  v.rtt_ms = static_cast<double>(s.rtt()) / 1e6;
+  v.interface_id = link.interface_id;
+  v.interface_name = link.name;
+  return v;
+}
+
+void Node::on_link_up(Link& link, link::Session& s) {
+  auto v = view(link, s);
+  node_log()->info("session up: {} at {}{} ({}, rtt {:.2f} ms)", v.peer_text_id, v.remote,
+                   link.name.empty() ? "" : " on " + link.name, v.dialled ? "dialled" : "accepted",
+                   v.rtt_ms);
+  std::vector<Bytes> chain;
+  if (auto* c = s.connection()) chain = c->peer().chain_der;
+  if (keys_ && !chain.empty()) (void)keys_->add(chain);
+  if (db_) {
+    peerdb::PeerUpdate u;
+    u.partial = identity::partial_of(s.peer_id());
+    u.node_id = s.peer_id();
+    if (!chain.empty()) u.cert_chain = chain;
+    u.addresses.push_back({v.remote, peerdb::AddressKind::kSession, unix_ms()});
+    u.seen = peerdb::EventKind::kSessionUp;
+    u.now_ms = unix_ms();
+    (void)db_->upsert_peer(u);
+    (void)db_->record_event(
+        {0, peerdb::EventKind::kSessionUp, u.partial, link.interface_id, unix_ms(), v.remote});
+  }
+  if (router_) {
+    router_->on_neighbour_up(v.id, s.peer_id(), link.interface_id, now());
+    pump();
+  }
+  if (on_session_change) on_session_change(v, true);
+}
+
+void Node::on_link_down(Link& link, link::Session& s, const transport::CloseInfo& why) {
+  auto v = view(link, s);
+  node_log()->info("session down: {} at {}: {}", v.peer_text_id, v.remote, why.to_string());
+  if (db_ && !stopped_) {
+    (void)db_->record_event({0, peerdb::EventKind::kSessionDown, identity::partial_of(s.peer_id()),
+                             link.interface_id, unix_ms(), why.to_string().substr(0, 200)});
+  }
+  if (router_ && !stopped_) {
+    router_->on_neighbour_down(v.id, now());
+    pump();
+  }
+  if (on_session_change) on_session_change(v, false);
+}
+
+link::Session* Node::session_of(std::uint64_t rs, Link** link) {
+  std::size_t slot = route_session_slot(rs);
+  if (slot >= links_.size() || !links_[slot]) return nullptr;
+  if (link) *link = links_[slot].get();
+  link::Session* s = links_[slot]->mgr->session(route_session_sid(rs));
+  return s && s->is_up() ? s : nullptr;
+}
+
+std::vector<SessionView> Node::sessions() {
+  std::vector<SessionView> out;
+  for (auto& l : links_) {
+    if (!l) continue;
+    for (link::Session* s : l->mgr->up_sessions()) out.push_back(view(*l, *s));
+  }
+  return out;
+}
+
+}  // namespace qc::daemon
