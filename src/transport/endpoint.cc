@@ -153,6 +153,10 @@ void Endpoint::on_readable() {
 void Endpoint::on_datagram(const Address& from, ByteView data, std::uint8_t ecn, Timestamp now) {
   ngtcp2_version_cid vc{};
   int rv = ngtcp2_pkt_decode_version_cid(&vc, data.data(), data.size(), options_.cid_length);
+  if (rv == NGTCP2_ERR_VERSION_NEGOTIATION) {
+    send_version_negotiation(from, data, vc);
+    return;
+  }
   if (rv != 0) {
     ++counters_.dropped_unknown_cid;  // garbage, or a version we do not speak
     return;
@@ -221,6 +225,21 @@ Endpoint::Entry* Endpoint::accept(const Path& path, ByteView data, Timestamp now
   e.conn->set_observer(observer);
   ++counters_.accepted;
   return &e;
+}
+
+void Endpoint::send_version_negotiation(const Address& to, ByteView packet,
+                                        const ngtcp2_version_cid& vc) {
+  // Only for a would-be Initial (at least 1200 bytes), so the answer never amplifies.
+  if (!listening_ || packet.size() < 1200) return;
+  const std::uint32_t versions[] = {NGTCP2_PROTO_VER_V1};
+  std::uint8_t unused = 0;
+  gnutls_rnd(GNUTLS_RND_NONCE, &unused, 1);
+  std::uint8_t out[256];
+  ngtcp2_ssize n = ngtcp2_pkt_write_version_negotiation(
+      out, sizeof out, unused, vc.scid, vc.scidlen, vc.dcid, vc.dcidlen, versions, 1);
+  if (n <= 0) return;
+  socket_.send(to, ByteView(out, static_cast<std::size_t>(n)), static_cast<std::size_t>(n), 0);
+  ++counters_.version_negotiations_sent;
 }
 
 void Endpoint::send_stateless_reset(const Address& to, ByteView packet, ByteView dcid,

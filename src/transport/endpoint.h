@@ -36,6 +36,8 @@
 #include "transport/connection.h"
 #include "transport/udp_socket.h"
 
+struct ngtcp2_version_cid;
+
 namespace qc::transport {
 
 struct EndpointOptions {
@@ -63,6 +65,7 @@ struct EndpointCounters {
   std::uint64_t dropped_unknown_cid = 0;
   std::uint64_t dropped_refused = 0;
   std::uint64_t stateless_resets_sent = 0;
+  std::uint64_t version_negotiations_sent = 0;
 };
 
 class Endpoint final : private ConnectionIdRegistry {
@@ -124,6 +127,7 @@ class Endpoint final : private ConnectionIdRegistry {
   void on_datagram(const Address& from, ByteView data, std::uint8_t ecn, Timestamp now);
   Entry* accept(const Path& path, ByteView data, Timestamp now);
   void send_stateless_reset(const Address& to, ByteView packet, ByteView dcid, Timestamp now);
+  void send_version_negotiation(const Address& to, ByteView packet, const ::ngtcp2_version_cid& vc);
   Entry& add(std::unique_ptr<Connection> conn);
   void write(Entry& e, Timestamp now);
   void arm(Entry& e);
