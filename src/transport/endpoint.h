@@ -2,7 +2,10 @@
 // connections; incoming packets are routed by destination connection id (every id a connection
 // issues is registered, so migrated peers keep reaching it). New client Initials are accepted
 // when listen() was called. Timers are Asio steady_timers (nanosecond resolution), one per
-// connection, armed at Connection::expiry() (which includes pacing).
+// connection, armed at Connection::expiry() (which includes pacing). Packets for unknown
+// connection ids get a stateless reset (when EndpointOptions::reset_secret is set); Initials of
+// unknown versions get a Version Negotiation packet. A connection that sent CONNECTION_CLOSE is
+// dropped at once (no closing period: later packets from the peer get a stateless reset).
 //
 //   asio::io_context io;
 //   Endpoint ep(io, {});
