@@ -111,10 +111,11 @@ make_veth() {
 }
 
 # node_config FILE DIR [EXTRA...]: writes a node configuration for the node files in DIR, listening
-# on [::]:7420, with EXTRA lines appended (e.g. a [peers] table).
+# on [::]:7420, log level $LOG_LEVEL (default debug), with EXTRA lines appended (tables).
 node_config() {
   local file=$1 dir=$2; shift 2
   {
+    echo "log_level = \"${LOG_LEVEL:-debug}\""
     echo "data_dir = \"$dir\""
     echo "[identity]"
     echo "ca = \"$dir/ca.crt\""

@@ -1,0 +1,76 @@
+#!/bin/bash
+# Three namespaces in a line, qa - qr - qb (veth pairs; qa and qb share no link). The nodes find
+# each other by LAN discovery alone (no static peers). qa asks for qb; `qc circuits` on all three
+# shows the same circuit qa -> qr -> qb, ESTABLISHED. Cutting the qr - qb link makes the circuit
+# go away at qa and qr. Needs root (network namespaces).
+source "$(dirname "$0")/lib.sh"
+require_root
+
+QA=$(make_ns qa); QR=$(make_ns qr); QB=$(make_ns qb)
+make_veth "$QA" eth0 10.91.1.1/24 "$QR" eth0 10.91.1.2/24
+make_veth "$QR" eth1 10.91.2.2/24 "$QB" eth0 10.91.2.1/24
+
+make_pki "$WORK" qa qr qb
+for n in qa qr qb; do
+  node_config "$WORK/$n/node.toml" "$WORK/$n" \
+    '[session]' 'idle_timeout = 4' 'keepalive = 1'
+done
+A_ID=$(text_id "$WORK/qa"); R_ID=$(text_id "$WORK/qr"); B_ID=$(text_id "$WORK/qb")
+log "qa=$A_ID qr=$R_ID qb=$B_ID"
+
+start_bg qa in_ns "$QA" "$QC" node --config "$WORK/qa/node.toml"
+start_bg qr in_ns "$QR" "$QC" node --config "$WORK/qr/node.toml"; RPID=$LAST_PID
+start_bg qb in_ns "$QB" "$QC" node --config "$WORK/qb/node.toml"
+
+wait_for "$WORK/qa.log" "session up: $R_ID" 30 || fail "qa found no session with qr by discovery"
+wait_for "$WORK/qb.log" "session up: $R_ID" 30 || fail "qb found no session with qr by discovery"
+wait_for "$WORK/qr.log" "session up: ($A_ID|$B_ID)" 10 2 || fail "qr does not have both sessions"
+log "discovery: qa - qr - qb sessions up"
+grep -q "session up: $B_ID" "$WORK/qa.log" && fail "qa has a session with qb although they share no link"
+
+out=$(in_ns "$QA" "$QC" connect --config "$WORK/qa/node.toml" "$B_ID" --timeout 20) ||
+  fail "qc connect from qa to qb failed: $out"
+log "qa: $out"
+echo "$out" | grep -q "$A_ID -> $R_ID -> $B_ID" || fail "circuit path is not qa -> qr -> qb: $out"
+CID=$(echo "$out" | awk '{print $2}')
+
+# The same circuit, ESTABLISHED, on all three nodes.
+for n in qa qr qb; do
+  ns_var="Q$(echo ${n:1} | tr a-z A-Z)"; ns=${!ns_var}
+  ok=0
+  for _ in $(seq 50); do
+    js=$(in_ns "$ns" "$QC" circuits --json --config "$WORK/$n/node.toml") || fail "qc circuits on $n"
+    if echo "$js" | python3 -c '
+import json, sys
+cid, path = sys.argv[1], sys.argv[2].split(",")
+d = json.load(sys.stdin)
+for c in d["circuits"]:
+    if c["circuit_id"] == cid and c["state"] == "ESTABLISHED" and c["path"] == path:
+        sys.exit(0)
+sys.exit(1)' "$CID" "$A_ID,$R_ID,$B_ID"; then ok=1; break; fi
+    sleep 0.1
+  done
+  [ $ok = 1 ] || { echo "$js"; fail "$n does not show circuit $CID qa -> qr -> qb ESTABLISHED"; }
+  log "$n: circuit $CID ESTABLISHED: $(in_ns "$ns" "$QC" circuits --config "$WORK/$n/node.toml" | grep "$CID")"
+done
+
+in_ns "$QA" "$QC" peers --config "$WORK/qa/node.toml" | head -n 5
+in_ns "$QA" "$QC" routes --config "$WORK/qa/node.toml" | grep -q "$B_ID" || fail "qa did not cache the route to qb"
+
+# Cut qr - qb: the circuit must disappear at qa and qr.
+ip -n "$QR" link set eth1 down
+log "cut qr - qb"
+gone() {
+  local ns=$1 n=$2
+  js=$(in_ns "$ns" "$QC" circuits --json --config "$WORK/$n/node.toml") || return 1
+  echo "$js" | python3 -c 'import json,sys; d=json.load(sys.stdin); sys.exit(0 if all(c["circuit_id"]!=sys.argv[1] for c in d["circuits"]) else 1)' "$CID"
+}
+for n in qr qa; do
+  ns_var="Q$(echo ${n:1} | tr a-z A-Z)"; ns=${!ns_var}
+  ok=0
+  for _ in $(seq 300); do gone "$ns" "$n" && { ok=1; break; }; sleep 0.1; done
+  [ $ok = 1 ] || fail "circuit $CID still present at $n 30 s after the cut"
+  log "$n: circuit $CID gone"
+done
+kill -0 "$RPID" || fail "qr died"
+log "PASS"
