@@ -57,6 +57,24 @@ wait "$B"; rc=$?
 [ "$rc" = 0 ] || fail "beta exited with $rc after SIGTERM"
 grep -q "stopped" "$WORK/beta.log" || fail "beta did not log a clean stop"
 wait_for "$WORK/alpha.log" "session down: $B_ID" 5 || fail "alpha was not told beta left"
+
+# The peer database survives kill -9: alpha, killed and restarted alone, still knows beta (with
+# its certificate) although no session to beta exists now.
+stop_pid "$A" KILL
+mv "$WORK/alpha.log" "$WORK/alpha-2.log"
+start_bg alpha "$QC" node --config "$WORK/alpha/node.toml"; A=$LAST_PID
+wait_for "$WORK/alpha.log" "listening on" 10 || fail "alpha did not restart"
+known=$("$QC" peers --json --config "$WORK/alpha/node.toml") || fail "qc peers failed"
+echo "$known" | python3 -c '
+import json, sys
+d = json.load(sys.stdin)
+assert not d["sessions"], "no session expected now"
+k = [p for p in d["known"] if p["peer"] == sys.argv[1]]
+assert k and k[0]["certificate"], "beta not remembered with its certificate"
+assert "session_up" in k[0]["last_seen_ms"], "no session_up time remembered"
+' "$B_ID" || fail "alpha forgot beta after kill -9: $known"
+log "peer database kept beta across kill -9"
+
 stop_pid "$A" INT
 wait "$A"; rc=$?
 [ "$rc" = 0 ] || fail "alpha exited with $rc after SIGINT"
