@@ -1,0 +1,135 @@
+// The real TUN device in a private network namespace (root only; skips otherwise): configuration
+// as `ip` sees it, cleanup when the object goes, the stale-device rule, and the permission error.
+#include "tun/linux_tun.h"
+
+#include <gtest/gtest.h>
+#include <sys/wait.h>
+
+#include "tun/netns_lab.h"
+#include "tun/test_packets.h"
+
+namespace qc::tun {
+namespace {
+
+using testing::NetnsLab;
+using testing::node;
+using testing::sh;
+using testing::sh_output;
+
+const std::string kDev = "qct-tun0";
+
+std::string ip(const std::string& args) {
+  std::string out;
+  sh_output("ip -n " + NetnsLab::ns("x") + " " + args, out);
+  return out;
+}
+
+class LinuxTunTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    auto why = NetnsLab::skip_reason();
+    if (!why.empty()) GTEST_SKIP() << why;
+    lab_ = std::make_unique<NetnsLab>();
+    ASSERT_TRUE(lab_->add("x"));
+  }
+  // Opens the device inside the namespace.
+  Result<std::unique_ptr<LinuxTun>> open_in_ns(const TunConfig& c) {
+    Result<std::unique_ptr<LinuxTun>> r = Err(Errc::kInternal, "setns failed");
+    NetnsLab::run_in("x", [&] { r = LinuxTun::open(c); });
+    return r;
+  }
+  std::unique_ptr<NetnsLab> lab_;
+};
+
+TEST_F(LinuxTunTest, ConfiguresAddressRouteMtuAndRemovesThemOnClose) {
+  TunConfig c{.name = kDev, .address = node(0xa1), .mtu = 1400};
+  auto tun = open_in_ns(c);
+  ASSERT_TRUE(tun) << tun.error().to_string();
+  EXPECT_EQ((*tun)->name(), kDev);
+  EXPECT_EQ((*tun)->mtu(), 1400u);
+  EXPECT_GE((*tun)->fd(), 0);
+  std::string link = ip("link show " + kDev);
+  EXPECT_NE(link.find("mtu 1400"), std::string::npos) << link;
+  EXPECT_NE(link.find(",UP"), std::string::npos) << link;
+  std::string addr = ip("-6 addr show dev " + kDev);
+  EXPECT_NE(addr.find(identity::ipv6_to_string(node(0xa1)) + "/128"), std::string::npos) << addr;
+  std::string route = ip("-6 route show dev " + kDev);
+  EXPECT_NE(route.find("fdcc:1234:5678::/48"), std::string::npos) << route;
+  // Nothing to read yet: read() returns 0 instead of blocking.
+  std::uint8_t buf[2048];
+  auto n = (*tun)->read(buf);
+  ASSERT_TRUE(n);
+  tun->reset();
+  EXPECT_NE(sh("ip -n " + NetnsLab::ns("x") + " link show " + kDev), 0) << "device still there";
+  EXPECT_EQ(ip("-6 route show").find("fdcc:1234:5678::/48"), std::string::npos);
+}
+
+TEST_F(LinuxTunTest, ReplacesAStalePersistentDevice) {
+  ASSERT_EQ(sh("ip -n " + NetnsLab::ns("x") + " tuntap add dev " + kDev + " mode tun"), 0);
+  ASSERT_EQ(sh("ip -n " + NetnsLab::ns("x") + " addr add fd00::99/128 dev " + kDev), 0);
+  auto tun = open_in_ns({.name = kDev, .address = node(0xa1)});
+  ASSERT_TRUE(tun) << tun.error().to_string();
+  std::string addr = ip("-6 addr show dev " + kDev);
+  EXPECT_EQ(addr.find("fd00::99"), std::string::npos) << "stale address survived: " << addr;
+  EXPECT_NE(addr.find(identity::ipv6_to_string(node(0xa1))), std::string::npos) << addr;
+  tun->reset();
+  EXPECT_NE(sh("ip -n " + NetnsLab::ns("x") + " link show " + kDev), 0)
+      << "the replacement is not persistent";
+}
+
+TEST_F(LinuxTunTest, RefusesABusyDeviceAndANonTun) {
+  auto first = open_in_ns({.name = kDev, .address = node(0xa1)});
+  ASSERT_TRUE(first) << first.error().to_string();
+  auto second = open_in_ns({.name = kDev, .address = node(0xa1)});
+  ASSERT_FALSE(second);
+  EXPECT_EQ(second.error().code, Errc::kExists) << second.error().to_string();
+  EXPECT_EQ(sh("ip -n " + NetnsLab::ns("x") + " link show " + kDev), 0) << "first one kept";
+
+  ASSERT_EQ(sh("ip -n " + NetnsLab::ns("x") + " link add qct-veth0 type veth peer name qct-veth1"),
+            0);
+  auto dummy = open_in_ns({.name = "qct-veth0", .address = node(0xa1)});
+  ASSERT_FALSE(dummy);
+  EXPECT_EQ(dummy.error().code, Errc::kExists) << dummy.error().to_string();
+  EXPECT_EQ(sh("ip -n " + NetnsLab::ns("x") + " link show qct-veth0"), 0) << "left alone";
+}
+
+TEST_F(LinuxTunTest, RefusesBadConfiguration) {
+  EXPECT_EQ(open_in_ns({.name = "", .address = node(1)}).error().code, Errc::kInvalidArgument);
+  EXPECT_EQ(open_in_ns({.name = "sixteen-chars-xx", .address = node(1)}).error().code,
+            Errc::kInvalidArgument);
+  EXPECT_EQ(open_in_ns({.name = kDev, .address = node(1), .mtu = 1279}).error().code,
+            Errc::kInvalidArgument);
+  EXPECT_EQ(open_in_ns({.name = kDev, .address = node(1), .offloads = true}).error().code,
+            Errc::kUnsupported);
+}
+
+// Without CAP_NET_ADMIN (a child in the namespace that became user nobody) the error says what
+// VPN mode needs.
+TEST_F(LinuxTunTest, WithoutCapNetAdminSaysSo) {
+  int pipefd[2];
+  ASSERT_EQ(pipe(pipefd), 0);
+  bool entered = NetnsLab::run_in("x", [&] {
+    pid_t child = fork();
+    if (child == 0) {
+      ::close(pipefd[0]);
+      if (setgid(65534) != 0 || setuid(65534) != 0) _exit(2);
+      auto r = LinuxTun::open({.name = kDev, .address = node(0xa1)});
+      std::string msg = r ? "opened" : r.error().message;
+      (void)!::write(pipefd[1], msg.data(), msg.size());
+      _exit(0);
+    }
+    ::close(pipefd[1]);
+    int status = 0;
+    waitpid(child, &status, 0);
+  });
+  ASSERT_TRUE(entered);
+  std::string msg;
+  char buf[512];
+  for (ssize_t n; (n = ::read(pipefd[0], buf, sizeof buf)) > 0;) msg.append(buf, n);
+  ::close(pipefd[0]);
+  EXPECT_NE(msg.find("CAP_NET_ADMIN"), std::string::npos) << msg;
+  EXPECT_NE(msg.find("SOCKS5"), std::string::npos) << msg;
+}
+
+}  // namespace
+}  // namespace qc::tun

@@ -1,0 +1,236 @@
+// VpnRouter against the in-memory TUN and a scripted fake mesh.
+#include "tun/vpn_router.h"
+
+#include <gtest/gtest.h>
+
+#include <map>
+#include <set>
+
+#include "tun/test_packets.h"
+
+namespace qc::tun {
+namespace {
+
+using testing::make_packet;
+using testing::node;
+using testing::partial;
+
+// A mesh whose answer per peer the test sets; records what was sent and wanted.
+class FakeMesh : public MeshPort {
+ public:
+  SendResult send_datagram(const identity::PartialId& peer, ByteView packet) override {
+    auto it = answer.find(peer);
+    SendResult r = it == answer.end() ? SendResult{Status::kNotReady, 0} : it->second;
+    if (r.status == Status::kSent) sent.push_back({peer, Bytes(packet.begin(), packet.end())});
+    return r;
+  }
+  void want_peer(const identity::PartialId& peer) override { wanted.push_back(peer); }
+
+  std::map<identity::PartialId, SendResult> answer;
+  std::vector<std::pair<identity::PartialId, Bytes>> sent;
+  std::vector<identity::PartialId> wanted;
+};
+
+class VpnRouterTest : public ::testing::Test {
+ protected:
+  VpnRouter::Config config() {
+    VpnRouter::Config c;
+    c.self = node(0xa1);
+    c.queue_packets = 4;
+    c.max_pending_peers = 2;
+    c.queue_timeout = 5 * kSecond;
+    return c;
+  }
+  // Every packet read is delivered, dropped in exactly one counter, or still queued.
+  void check_accounting(std::size_t still_queued) {
+    const auto& k = router.counters();
+    EXPECT_EQ(k.tun_read, k.tun_malformed + k.tun_not_cluster + k.tun_to_self + k.mesh_sent +
+                              k.queue_full + k.too_big + k.unreachable + k.queue_expired +
+                              still_queued);
+  }
+  Bytes to(std::uint8_t peer, std::size_t payload = 100) {
+    return make_packet(node(0xa1), node(peer), payload, 17);
+  }
+
+  MemoryTun tun{"qc0", 1280};
+  FakeMesh mesh;
+  VpnRouter router{config(), tun, mesh};
+  Timestamp now = kSecond;
+};
+
+TEST_F(VpnRouterTest, ClusterPacketGoesToThePeerTheAddressNames) {
+  mesh.answer[partial(0xb2)] = {MeshPort::Status::kSent, 0};
+  tun.inject(to(0xb2));
+  EXPECT_EQ(router.pump_tun(now), 1u);
+  ASSERT_EQ(mesh.sent.size(), 1u);
+  EXPECT_EQ(mesh.sent[0].first, partial(0xb2));
+  EXPECT_EQ(mesh.sent[0].second, to(0xb2));
+  EXPECT_EQ(router.counters().mesh_sent, 1u);
+  EXPECT_TRUE(tun.written().empty());
+  check_accounting(0);
+}
+
+TEST_F(VpnRouterTest, OnlyClusterDestinationsEnterTheMesh) {
+  identity::Ipv6 other = node(0xb2);
+  other[2] ^= 0xff;  // another cluster
+  identity::Ipv6 mcast{};
+  mcast[0] = 0xff;
+  mcast[1] = 0x02;
+  mcast[15] = 2;
+  tun.inject(make_packet(node(0xa1), other, 10));
+  tun.inject(make_packet(node(0xa1), mcast, 10, 58, 133));  // router solicitation
+  tun.inject(make_packet(node(0xb2), node(0xa1), 10));      // to ourselves
+  tun.inject(Bytes{0x60, 0, 0});                            // garbage
+  EXPECT_EQ(router.pump_tun(now), 4u);
+  EXPECT_TRUE(mesh.sent.empty());
+  EXPECT_TRUE(mesh.wanted.empty());
+  EXPECT_TRUE(tun.written().empty()) << "no ICMPv6 for packets that never were the mesh's";
+  EXPECT_EQ(router.counters().tun_not_cluster, 2u);
+  EXPECT_EQ(router.counters().tun_to_self, 1u);
+  EXPECT_EQ(router.counters().tun_malformed, 1u);
+  check_accounting(0);
+}
+
+TEST_F(VpnRouterTest, QueuesBoundedWhileTheChannelOpensThenFlushesInOrder) {
+  for (std::uint8_t i = 0; i < 6; ++i) tun.inject(to(0xb2, 10 + i));
+  router.pump_tun(now);
+  EXPECT_EQ(mesh.wanted, std::vector<identity::PartialId>{partial(0xb2)}) << "asked once";
+  EXPECT_EQ(router.queued_for(partial(0xb2)), 4u);
+  EXPECT_EQ(router.counters().queue_full, 2u);
+  check_accounting(4);
+
+  mesh.answer[partial(0xb2)] = {MeshPort::Status::kSent, 0};
+  router.on_peer_ready(partial(0xb2));
+  ASSERT_EQ(mesh.sent.size(), 4u);
+  for (std::uint8_t i = 0; i < 4; ++i) EXPECT_EQ(mesh.sent[i].second, to(0xb2, 10 + i));
+  EXPECT_EQ(router.queued_for(partial(0xb2)), 0u);
+  EXPECT_EQ(router.next_deadline(), kNever);
+  check_accounting(0);
+}
+
+TEST_F(VpnRouterTest, NewPacketsQueueBehindWaitingOnesToKeepOrder) {
+  tun.inject(to(0xb2, 1));
+  router.pump_tun(now);
+  mesh.answer[partial(0xb2)] = {MeshPort::Status::kSent, 0};
+  tun.inject(to(0xb2, 2));
+  router.pump_tun(now);
+  EXPECT_TRUE(mesh.sent.empty());
+  EXPECT_EQ(router.queued_for(partial(0xb2)), 2u);
+  router.on_peer_ready(partial(0xb2));
+  ASSERT_EQ(mesh.sent.size(), 2u);
+  EXPECT_EQ(mesh.sent[0].second, to(0xb2, 1));
+  EXPECT_EQ(mesh.sent[1].second, to(0xb2, 2));
+}
+
+TEST_F(VpnRouterTest, PendingPeersAreBoundedToo) {
+  tun.inject(to(0xb2));
+  tun.inject(to(0xc3));
+  tun.inject(to(0xd4));  // a third waiting peer: over max_pending_peers
+  router.pump_tun(now);
+  EXPECT_EQ(router.queued_for(partial(0xd4)), 0u);
+  EXPECT_EQ(router.counters().queue_full, 1u);
+  EXPECT_EQ(mesh.wanted.size(), 2u);
+  check_accounting(2);
+}
+
+TEST_F(VpnRouterTest, TooBigIsAnsweredWithPacketTooBig) {
+  mesh.answer[partial(0xb2)] = {MeshPort::Status::kTooBig, 1300};
+  Bytes big = to(0xb2, 1400);
+  tun.inject(big);
+  router.pump_tun(now);
+  ASSERT_EQ(tun.written().size(), 1u);
+  const Bytes& ptb = tun.written()[0];
+  auto h = parse_ipv6(ptb);
+  ASSERT_TRUE(h);
+  EXPECT_EQ(h->dst, node(0xa1));
+  EXPECT_EQ(ptb[40], kIcmpv6PacketTooBig);
+  EXPECT_EQ((ptb[44] << 24) | (ptb[45] << 16) | (ptb[46] << 8) | ptb[47], 1300);
+  EXPECT_EQ(icmpv6_checksum(h->src, h->dst, ByteView(ptb).subspan(40)), 0);
+  EXPECT_EQ(router.counters().too_big, 1u);
+  EXPECT_EQ(router.counters().icmp_sent, 1u);
+  check_accounting(0);
+}
+
+TEST_F(VpnRouterTest, UnreachableAtOnceOrLaterIsAnsweredWithDestinationUnreachable) {
+  mesh.answer[partial(0xb2)] = {MeshPort::Status::kUnreachable, 0};
+  tun.inject(to(0xb2));
+  router.pump_tun(now);
+  ASSERT_EQ(tun.written().size(), 1u);
+  EXPECT_EQ(tun.written()[0][40], kIcmpv6DestinationUnreachable);
+  EXPECT_EQ(tun.written()[0][41], 3);
+
+  // Queued, then the routing core gives up.
+  tun.inject(to(0xc3));
+  tun.inject(to(0xc3));
+  router.pump_tun(now);
+  router.on_peer_unreachable(partial(0xc3), UnreachableCode::kNoRoute);
+  auto w = tun.take_written();
+  ASSERT_EQ(w.size(), 3u);
+  EXPECT_EQ(w[1][41], 0);
+  EXPECT_EQ(w[2][41], 0);
+  EXPECT_EQ(router.counters().unreachable, 3u);
+  EXPECT_EQ(router.counters().icmp_sent, 3u);
+  check_accounting(0);
+}
+
+TEST_F(VpnRouterTest, QueuedPacketsExpireWithUnreachable) {
+  tun.inject(to(0xb2));
+  router.pump_tun(now);
+  tun.inject(to(0xb2));
+  router.pump_tun(now + 2 * kSecond);
+  EXPECT_EQ(router.next_deadline(), now + 5 * kSecond);
+  router.on_timeout(now + 5 * kSecond - 1);
+  EXPECT_EQ(router.queued_for(partial(0xb2)), 2u);
+  router.on_timeout(now + 5 * kSecond);
+  EXPECT_EQ(router.queued_for(partial(0xb2)), 1u);
+  EXPECT_EQ(router.next_deadline(), now + 7 * kSecond);
+  router.on_timeout(now + 7 * kSecond);
+  EXPECT_EQ(router.next_deadline(), kNever);
+  EXPECT_EQ(router.counters().queue_expired, 2u);
+  EXPECT_EQ(tun.written().size(), 2u);
+  check_accounting(0);
+}
+
+TEST_F(VpnRouterTest, NoErrorAnswersAnError) {
+  mesh.answer[partial(0xb2)] = {MeshPort::Status::kUnreachable, 0};
+  tun.inject(make_packet(node(0xa1), node(0xb2), 60, 58, 1));  // an ICMPv6 error itself
+  router.pump_tun(now);
+  EXPECT_TRUE(tun.written().empty());
+  EXPECT_EQ(router.counters().icmp_suppressed, 1u);
+}
+
+TEST_F(VpnRouterTest, ReceivedPacketsAreCheckedThenWritten) {
+  Bytes good = make_packet(node(0xb2), node(0xa1), 50);
+  router.on_mesh_datagram(partial(0xb2), good);
+  ASSERT_EQ(tun.written().size(), 1u);
+  EXPECT_EQ(tun.written()[0], good);
+
+  // b2 sends a packet claiming c3's address: spoofed.
+  router.on_mesh_datagram(partial(0xb2), make_packet(node(0xc3), node(0xa1), 50));
+  // Not addressed to us.
+  router.on_mesh_datagram(partial(0xb2), make_packet(node(0xb2), node(0xc3), 50));
+  // Garbage.
+  router.on_mesh_datagram(partial(0xb2), Bytes(30, 0x60));
+  tun.fail_writes(true);
+  router.on_mesh_datagram(partial(0xb2), good);
+  const auto& k = router.counters();
+  EXPECT_EQ(k.mesh_received, 5u);
+  EXPECT_EQ(k.mesh_spoofed, 1u);
+  EXPECT_EQ(k.mesh_not_for_us, 1u);
+  EXPECT_EQ(k.mesh_malformed, 1u);
+  EXPECT_EQ(k.tun_written, 1u);
+  EXPECT_EQ(k.tun_write_errors, 1u);
+  EXPECT_EQ(tun.written().size(), 1u);
+}
+
+TEST_F(VpnRouterTest, ReadBatchBoundsOnePump) {
+  mesh.answer[partial(0xb2)] = {MeshPort::Status::kSent, 0};
+  for (int i = 0; i < 70; ++i) tun.inject(to(0xb2));
+  EXPECT_EQ(router.pump_tun(now), 64u);
+  EXPECT_EQ(router.pump_tun(now), 6u);
+  EXPECT_EQ(router.pump_tun(now), 0u);
+  EXPECT_EQ(mesh.sent.size(), 70u);
+}
+
+}  // namespace
+}  // namespace qc::tun
