@@ -1,0 +1,142 @@
+// VPN mode against the real kernel (root only; skips otherwise): two namespaces, each with a TUN
+// device configured by LinuxTun with its own cluster address, and two VpnRouters joined in-process
+// by a fake mesh (a "wire" of datagrams moved by a pump thread, with a channel that opens on
+// demand). A real `ping -6` from one namespace must reach the other's cluster address, and a ping
+// to a cluster address that names no node must be answered with ICMPv6 Destination Unreachable.
+#include <gtest/gtest.h>
+#include <poll.h>
+
+#include <atomic>
+#include <deque>
+#include <memory>
+#include <set>
+#include <thread>
+
+#include "common/clock.h"
+#include "tun/linux_tun.h"
+#include "tun/netns_lab.h"
+#include "tun/test_packets.h"
+#include "tun/vpn_router.h"
+
+namespace qc::tun {
+namespace {
+
+using testing::NetnsLab;
+using testing::node;
+using testing::partial;
+using testing::sh_output;
+
+// One side's view of the fake mesh: the only node it knows is `peer`; its channel opens when
+// first wanted (the pump reports it ready on its next turn). Datagrams go on `wire`.
+struct Datagram {
+  identity::PartialId from{};
+  Bytes packet;
+};
+class WireMesh : public MeshPort {
+ public:
+  WireMesh(identity::PartialId me, identity::PartialId peer, std::deque<Datagram>& wire)
+      : me_(me), peer_(peer), wire_(wire) {}
+  SendResult send_datagram(const identity::PartialId& peer, ByteView packet) override {
+    if (peer != peer_) return {Status::kUnreachable, 0};
+    if (!open_) return {Status::kNotReady, 0};
+    wire_.push_back({me_, Bytes(packet.begin(), packet.end())});
+    return {Status::kSent, 0};
+  }
+  void want_peer(const identity::PartialId& peer) override {
+    if (peer == peer_) opening_ = true;
+  }
+  // Called by the pump: a wanted channel becomes open; true when that just happened.
+  bool finish_opening() {
+    if (!opening_ || open_) return false;
+    open_ = true;
+    return true;
+  }
+
+ private:
+  identity::PartialId me_, peer_;
+  std::deque<Datagram>& wire_;
+  bool opening_ = false;
+  bool open_ = false;
+};
+
+struct Side {
+  std::unique_ptr<LinuxTun> tun;
+  std::unique_ptr<WireMesh> mesh;
+  std::unique_ptr<VpnRouter> router;
+  identity::PartialId id{};
+  std::deque<Datagram> inbox;  // datagrams sent to this side
+};
+
+TEST(VpnNetnsTest, PingAcrossTheClusterAndUnreachableForUnknownAddress) {
+  auto why = NetnsLab::skip_reason();
+  if (!why.empty()) GTEST_SKIP() << why;
+  NetnsLab lab;
+  ASSERT_TRUE(lab.add("a"));
+  ASSERT_TRUE(lab.add("b"));
+
+  Side a, b;
+  a.id = partial(0xa1);
+  b.id = partial(0xb2);
+  for (auto* s : {&a, &b}) {
+    std::string role = s == &a ? "a" : "b";
+    Result<std::unique_ptr<LinuxTun>> r = Err(Errc::kInternal, "setns failed");
+    NetnsLab::run_in(role, [&] {
+      r = LinuxTun::open({.name = "qct-vpn0", .address = node(s->id[0]), .mtu = 1280});
+    });
+    ASSERT_TRUE(r) << r.error().to_string();
+    s->tun = std::move(*r);
+  }
+  a.mesh = std::make_unique<WireMesh>(a.id, b.id, b.inbox);
+  b.mesh = std::make_unique<WireMesh>(b.id, a.id, a.inbox);
+  for (auto* s : {&a, &b}) {
+    VpnRouter::Config c;
+    c.self = node(s->id[0]);
+    s->router = std::make_unique<VpnRouter>(c, *s->tun, *s->mesh);
+  }
+
+  // The pump: the only thread that touches the routers once it runs.
+  std::atomic<bool> stop{false};
+  std::thread pump([&] {
+    while (!stop.load()) {
+      pollfd fds[2] = {{a.tun->fd(), POLLIN, 0}, {b.tun->fd(), POLLIN, 0}};
+      ::poll(fds, 2, 20);
+      Timestamp now = SystemClock::instance().now();
+      for (auto* s : {&a, &b}) {
+        while (s->router->pump_tun(now) > 0) {
+        }
+        Side& other = s == &a ? b : a;
+        if (s->mesh->finish_opening()) s->router->on_peer_ready(other.id);
+        while (!s->inbox.empty()) {
+          s->router->on_mesh_datagram(s->inbox.front().from, s->inbox.front().packet);
+          s->inbox.pop_front();
+        }
+        s->router->on_timeout(now);
+      }
+    }
+  });
+
+  std::string out;
+  const std::string ping = "ip netns exec " + NetnsLab::ns("a") + " ping -6 -n ";
+  int rc = sh_output(ping + "-c 3 -i 0.2 -W 5 " + identity::ipv6_to_string(node(0xb2)), out);
+  EXPECT_EQ(rc, 0) << out;
+  EXPECT_NE(out.find("3 received"), std::string::npos) << out;
+
+  // fdcc:1234:5678:c3c3:... names no node this mesh knows.
+  int rc2 = sh_output(ping + "-c 1 -W 5 " + identity::ipv6_to_string(node(0xc3)), out);
+  EXPECT_NE(rc2, 0) << out;
+  EXPECT_NE(out.find("nreachable"), std::string::npos) << out;
+
+  stop = true;
+  pump.join();
+  const auto& ka = a.router->counters();
+  const auto& kb = b.router->counters();
+  EXPECT_GE(ka.mesh_sent, 3u);
+  EXPECT_GE(ka.queued, 1u) << "the first ping waited for the channel to open";
+  EXPECT_EQ(ka.unreachable, 1u);
+  EXPECT_EQ(ka.icmp_sent, 1u);
+  EXPECT_GE(kb.tun_written, 3u);
+  EXPECT_EQ(ka.mesh_spoofed + kb.mesh_spoofed, 0u);
+}
+
+}  // namespace
+}  // namespace qc::tun
