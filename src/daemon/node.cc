@@ -105,7 +105,25 @@ Result<void> Node::start() {
     sync_interfaces();
   }
   add_static_peers();
+  sweep_database();
   return Ok();
+}
+
+// Forgets peers and routes not seen for a week, now and every hour.
+void Node::sweep_database() {
+  if (stopped_ || !db_) return;
+  constexpr std::uint64_t kMaxAgeMs = 7ull * 24 * 3600 * 1000;
+  if (auto r = db_->sweep(unix_ms(), kMaxAgeMs); !r) {
+    node_log()->warn("peer database sweep: {}", r.error().message);
+  } else if (r->peers || r->routes || r->corrupt) {
+    node_log()->info("peer database sweep: {} stale peers, {} routes, {} corrupt records removed",
+                     r->peers, r->routes, r->corrupt);
+  }
+  if (!sweep_timer_) sweep_timer_ = std::make_unique<asio::steady_timer>(io_);
+  sweep_timer_->expires_after(std::chrono::hours(1));
+  sweep_timer_->async_wait([this](const std::error_code& ec) {
+    if (!ec) sweep_database();
+  });
 }
 
 void Node::stop() {
@@ -113,6 +131,7 @@ void Node::stop() {
   stopped_ = true;
   for (auto& t : resolve_timers_) t->cancel();
   if (interface_timer_) interface_timer_->cancel();
+  if (sweep_timer_) sweep_timer_->cancel();
   if (routing_timer_) routing_timer_->cancel();
   for (auto& w : waiters_)
     if (!w->finished) {

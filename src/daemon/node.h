@@ -121,6 +121,7 @@ class Node {
 
   // control socket (node_control.cc)
   void init_control();
+  void sweep_database();
 
   Timestamp now() const { return SystemClock::instance().now(); }
   std::uint64_t unix_ms() const { return SystemClock::instance().unix_now() / kMillisecond; }
@@ -141,6 +142,7 @@ class Node {
   std::unique_ptr<ControlServer> control_;
   std::vector<std::unique_ptr<asio::steady_timer>> resolve_timers_;
   std::unique_ptr<asio::steady_timer> interface_timer_;
+  std::unique_ptr<asio::steady_timer> sweep_timer_;
   std::vector<std::unique_ptr<Waiter>> waiters_;
   bool stopped_ = false;
   bool started_ = false;
