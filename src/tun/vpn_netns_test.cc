@@ -34,11 +34,14 @@ struct Datagram {
 };
 class WireMesh : public MeshPort {
  public:
-  WireMesh(identity::PartialId me, identity::PartialId peer, std::deque<Datagram>& wire)
-      : me_(me), peer_(peer), wire_(wire) {}
+  // `max_packet`: the largest packet the channel carries (0: no limit).
+  WireMesh(identity::PartialId me, identity::PartialId peer, std::deque<Datagram>& wire,
+           std::size_t max_packet)
+      : me_(me), peer_(peer), wire_(wire), max_packet_(max_packet) {}
   SendResult send_datagram(const identity::PartialId& peer, ByteView packet) override {
     if (peer != peer_) return {Status::kUnreachable, 0};
     if (!open_) return {Status::kNotReady, 0};
+    if (max_packet_ != 0 && packet.size() > max_packet_) return {Status::kTooBig, max_packet_};
     wire_.push_back({me_, Bytes(packet.begin(), packet.end())});
     return {Status::kSent, 0};
   }
@@ -55,6 +58,7 @@ class WireMesh : public MeshPort {
  private:
   identity::PartialId me_, peer_;
   std::deque<Datagram>& wire_;
+  std::size_t max_packet_;
   bool opening_ = false;
   bool open_ = false;
 };
@@ -67,37 +71,56 @@ struct Side {
   std::deque<Datagram> inbox;  // datagrams sent to this side
 };
 
-TEST(VpnNetnsTest, PingAcrossTheClusterAndUnreachableForUnknownAddress) {
-  auto why = NetnsLab::skip_reason();
-  if (!why.empty()) GTEST_SKIP() << why;
-  NetnsLab lab;
-  ASSERT_TRUE(lab.add("a"));
-  ASSERT_TRUE(lab.add("b"));
+// Two namespaces with a TUN device and a VpnRouter each, joined by the wire; a pump thread
+// moves packets until the fixture is torn down.
+class VpnNetnsTest : public ::testing::Test {
+ protected:
+  // TUN MTU `mtu` on both sides; the channel carries packets up to `max_packet` (0: any).
+  void start(std::size_t mtu, std::size_t max_packet) {
+    auto why = NetnsLab::skip_reason();
+    if (!why.empty()) GTEST_SKIP() << why;
+    lab_ = std::make_unique<NetnsLab>();
+    ASSERT_TRUE(lab_->add("a"));
+    ASSERT_TRUE(lab_->add("b"));
+    a.id = partial(0xa1);
+    b.id = partial(0xb2);
+    for (auto* s : {&a, &b}) {
+      std::string role = s == &a ? "a" : "b";
+      Result<std::unique_ptr<LinuxTun>> r = Err(Errc::kInternal, "setns failed");
+      NetnsLab::run_in(role, [&] {
+        r = LinuxTun::open({.name = "qct-vpn0", .address = node(s->id[0]), .mtu = mtu});
+      });
+      ASSERT_TRUE(r) << r.error().to_string();
+      s->tun = std::move(*r);
+    }
+    a.mesh = std::make_unique<WireMesh>(a.id, b.id, b.inbox, max_packet);
+    b.mesh = std::make_unique<WireMesh>(b.id, a.id, a.inbox, max_packet);
+    for (auto* s : {&a, &b}) {
+      VpnRouter::Config c;
+      c.self = node(s->id[0]);
+      s->router = std::make_unique<VpnRouter>(c, *s->tun, *s->mesh);
+    }
+    pump_ = std::thread([this] { pump(); });
+  }
+  // Stops the pump; after this the test may read the routers' counters.
+  void stop() {
+    stop_ = true;
+    if (pump_.joinable()) pump_.join();
+  }
+  void TearDown() override { stop(); }
 
+  // Runs ping -6 in namespace a with `args`; returns its exit status, output in `out`.
+  int ping(const std::string& args, std::string& out) {
+    return sh_output("ip netns exec " + NetnsLab::ns("a") + " ping -6 -n " + args, out);
+  }
+
+  std::unique_ptr<NetnsLab> lab_;  // declared first: destroyed after the devices close
   Side a, b;
-  a.id = partial(0xa1);
-  b.id = partial(0xb2);
-  for (auto* s : {&a, &b}) {
-    std::string role = s == &a ? "a" : "b";
-    Result<std::unique_ptr<LinuxTun>> r = Err(Errc::kInternal, "setns failed");
-    NetnsLab::run_in(role, [&] {
-      r = LinuxTun::open({.name = "qct-vpn0", .address = node(s->id[0]), .mtu = 1280});
-    });
-    ASSERT_TRUE(r) << r.error().to_string();
-    s->tun = std::move(*r);
-  }
-  a.mesh = std::make_unique<WireMesh>(a.id, b.id, b.inbox);
-  b.mesh = std::make_unique<WireMesh>(b.id, a.id, a.inbox);
-  for (auto* s : {&a, &b}) {
-    VpnRouter::Config c;
-    c.self = node(s->id[0]);
-    s->router = std::make_unique<VpnRouter>(c, *s->tun, *s->mesh);
-  }
 
-  // The pump: the only thread that touches the routers once it runs.
-  std::atomic<bool> stop{false};
-  std::thread pump([&] {
-    while (!stop.load()) {
+ private:
+  // The only thread that touches the routers while it runs.
+  void pump() {
+    while (!stop_.load()) {
       pollfd fds[2] = {{a.tun->fd(), POLLIN, 0}, {b.tun->fd(), POLLIN, 0}};
       ::poll(fds, 2, 20);
       Timestamp now = SystemClock::instance().now();
@@ -113,21 +136,26 @@ TEST(VpnNetnsTest, PingAcrossTheClusterAndUnreachableForUnknownAddress) {
         s->router->on_timeout(now);
       }
     }
-  });
+  }
 
+  std::atomic<bool> stop_{false};
+  std::thread pump_;
+};
+
+TEST_F(VpnNetnsTest, PingAcrossTheClusterAndUnreachableForUnknownAddress) {
+  start(1280, 0);
+  if (IsSkipped() || HasFatalFailure()) return;
   std::string out;
-  const std::string ping = "ip netns exec " + NetnsLab::ns("a") + " ping -6 -n ";
-  int rc = sh_output(ping + "-c 3 -i 0.2 -W 5 " + identity::ipv6_to_string(node(0xb2)), out);
+  int rc = ping("-c 3 -i 0.2 -W 5 " + identity::ipv6_to_string(node(0xb2)), out);
   EXPECT_EQ(rc, 0) << out;
   EXPECT_NE(out.find("3 received"), std::string::npos) << out;
 
   // fdcc:1234:5678:c3c3:... names no node this mesh knows.
-  int rc2 = sh_output(ping + "-c 1 -W 5 " + identity::ipv6_to_string(node(0xc3)), out);
+  int rc2 = ping("-c 1 -W 5 " + identity::ipv6_to_string(node(0xc3)), out);
   EXPECT_NE(rc2, 0) << out;
   EXPECT_NE(out.find("nreachable"), std::string::npos) << out;
 
-  stop = true;
-  pump.join();
+  stop();
   const auto& ka = a.router->counters();
   const auto& kb = b.router->counters();
   EXPECT_GE(ka.mesh_sent, 3u);
@@ -136,6 +164,22 @@ TEST(VpnNetnsTest, PingAcrossTheClusterAndUnreachableForUnknownAddress) {
   EXPECT_EQ(ka.icmp_sent, 1u);
   EXPECT_GE(kb.tun_written, 3u);
   EXPECT_EQ(ka.mesh_spoofed + kb.mesh_spoofed, 0u);
+}
+
+// A TUN MTU of 1400 over a channel that carries 1300: a 1348-byte ping that must not be
+// fragmented is answered with Packet Too Big (mtu 1300); a 1248-byte one goes through.
+TEST_F(VpnNetnsTest, OversizedPacketGetsPacketTooBig) {
+  start(1400, 1300);
+  if (IsSkipped() || HasFatalFailure()) return;
+  std::string out;
+  std::string dst = identity::ipv6_to_string(node(0xb2));
+  EXPECT_EQ(ping("-c 1 -W 5 -s 1200 " + dst, out), 0) << out;
+  int rc = ping("-c 1 -W 5 -M do -s 1300 " + dst, out);
+  EXPECT_NE(rc, 0) << out;
+  EXPECT_NE(out.find("mtu=1300"), std::string::npos) << out;
+  stop();
+  EXPECT_EQ(a.router->counters().too_big, 1u);
+  EXPECT_EQ(a.router->counters().icmp_sent, 1u);
 }
 
 }  // namespace
