@@ -68,6 +68,7 @@ struct Node {
     o.redial_initial = 100 * kMillisecond;
     o.redial_max = 1 * kSecond;
     o.handshake_timeout = 3 * kSecond;
+    o.hello_timeout = 1 * kSecond;
     SessionCallbacks cb;
     cb.on_up = [this](Session&) { ++ups; };
     cb.on_down = [this](Session&, const transport::CloseInfo& i) {
@@ -296,6 +297,16 @@ TEST_F(LoopbackTest, GarbageAndTruncatedFramesCloseOnlyThatSession) {
   ASSERT_TRUE(c.to(b)->send_control(routing_query(5)));
   ASSERT_TRUE(run_until(io_, [&] { return b.controls.size() == 1; }));
   EXPECT_TRUE(logs.contains("closing session"));
+}
+
+TEST_F(LoopbackTest, SilentPeerIsClosedAfterHelloTimeout) {
+  Node b(io_, nodes_[1]);
+  RawPeer silent(io_, nodes_[3].creds);
+  silent.dial(b.address());
+  ASSERT_TRUE(run_until(io_, [&] { return silent.confirmed; }));
+  ASSERT_TRUE(run_until(io_, [&] { return silent.closed.has_value(); }, 3s));
+  EXPECT_EQ(silent.closed->error_code, static_cast<std::uint64_t>(CloseCode::kHelloTimeout));
+  EXPECT_EQ(b.ups, 0);
 }
 
 TEST_F(LoopbackTest, SimultaneousDialsEndWithOneSession) {
