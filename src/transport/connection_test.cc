@@ -143,7 +143,7 @@ class Pair {
     while (!to_server_.empty() && to_server_.front().first <= now_) {
       Bytes p = std::move(to_server_.front().second);
       to_server_.pop_front();
-      Path path{server_addr_, client_addr_};
+      Path path{server_addr_, nat_ ? *nat_ : client_addr_};
       if (!server) {
         if (!Connection::is_client_initial(p)) continue;
         auto s = Connection::accept(ss_, path, p, &server_obs, now_);
@@ -167,6 +167,8 @@ class Pair {
 
   Timestamp now_ = kSecond;
   std::size_t largest_packet = 0;
+  // When set, the server sees the client's packets from this address (a NAT rebinding).
+  std::optional<Address> nat_;
   Recorder client_obs, server_obs;
   std::unique_ptr<Connection> client, server;
 
@@ -364,6 +366,21 @@ TEST_F(ConnectionTest, InnerChannelModeNeverExceedsItsSize) {
   ASSERT_TRUE(p.run([&] { return p.server_obs.fins[*id]; }));
   EXPECT_EQ(p.largest_packet, 1402u);
   EXPECT_EQ(p.client->datagram_room(), 1402u - 20 - 8 - 2);
+}
+
+TEST_F(ConnectionTest, ServerFollowsClientAddressChange) {
+  Pair p(*a_, *b_);
+  ASSERT_TRUE(p.run([&] { return p.both_confirmed(); }));
+  auto id = p.client->open_bidi_stream();
+  ASSERT_TRUE(id);
+  ASSERT_TRUE(p.client->write_stream(*id, Bytes(100000, 1)));
+  ASSERT_TRUE(p.run([&] { return p.server_obs.received[*id] == 100000; }));
+  p.nat_ = *Address::parse("127.0.0.1", 50000);  // the client's NAT picked a new port
+  ASSERT_TRUE(p.client->write_stream(*id, Bytes(100000, 2), true));
+  ASSERT_TRUE(p.run([&] { return p.server_obs.fins[*id]; }));
+  EXPECT_EQ(p.server_obs.received[*id], 200000u);
+  EXPECT_EQ(p.server->path().remote.port(), 50000);
+  EXPECT_FALSE(p.client_obs.closed);
 }
 
 // ---- refusals ----
