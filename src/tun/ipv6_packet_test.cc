@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include "tun/test_packets.h"
+#include "tun/tun_mtu.h"
 
 namespace qc::tun {
 namespace {
@@ -73,6 +74,15 @@ TEST(Ipv6PacketTest, AddressesRoundTripAndSpoofCheck) {
   ASSERT_TRUE(h);
   EXPECT_TRUE(source_is_peer(*h, self, partial(0xb2)));
   EXPECT_FALSE(source_is_peer(*h, self, partial(0xc3)));
+}
+
+TEST(TunMtuTest, TheDatagramRoomIsTheMtuFrom1280) {
+  EXPECT_EQ(tun_mtu_for(1280).value_or(0), 1280u);
+  EXPECT_EQ(tun_mtu_for(1402).value_or(0), 1402u);
+  EXPECT_EQ(tun_mtu_for(100000).value_or(0), 65535u);
+  auto small = tun_mtu_for(1279);
+  ASSERT_FALSE(small);
+  EXPECT_EQ(small.error().code, Errc::kUnsupported);
 }
 
 }  // namespace

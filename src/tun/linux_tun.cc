@@ -110,6 +110,18 @@ Result<std::unique_ptr<LinuxTun>> LinuxTun::open(const TunConfig& config) {
   return tun;
 }
 
+Result<void> LinuxTun::set_mtu(std::size_t mtu) {
+  if (mtu < kIpv6MinMtu || mtu > 65535) {
+    return Err(Errc::kInvalidArgument,
+               "TUN MTU " + std::to_string(mtu) + " is outside 1280..65535");
+  }
+  auto nl = Rtnetlink::open();
+  if (!nl) return Err(nl.error());
+  QC_TRY(nl->set_mtu_and_up(ifindex_, static_cast<std::uint32_t>(mtu)));
+  mtu_ = mtu;
+  return Ok();
+}
+
 LinuxTun::~LinuxTun() {
   if (fd_ >= 0) ::close(fd_);
 }

@@ -53,6 +53,10 @@ class LinuxTun final : public TunDevice {
   std::size_t mtu() const override { return mtu_; }
   int ifindex() const { return ifindex_; }
 
+  // Changes the device MTU (1280..65535), e.g. when the channels allow larger packets
+  // (tun_mtu.h). Must be called from a thread in the device's network namespace.
+  Result<void> set_mtu(std::size_t mtu);
+
  private:
   LinuxTun(int fd, std::string name, std::size_t mtu, int ifindex)
       : fd_(fd), name_(std::move(name)), mtu_(mtu), ifindex_(ifindex) {}

@@ -55,6 +55,13 @@ TEST_F(LinuxTunTest, ConfiguresAddressRouteMtuAndRemovesThemOnClose) {
   EXPECT_NE(addr.find(identity::ipv6_to_string(node(0xa1)) + "/128"), std::string::npos) << addr;
   std::string route = ip("-6 route show dev " + kDev);
   EXPECT_NE(route.find("fdcc:1234:5678::/48"), std::string::npos) << route;
+  Result<void> set = Err(Errc::kInternal, "setns failed");
+  NetnsLab::run_in("x", [&] { set = (*tun)->set_mtu(1500); });
+  ASSERT_TRUE(set) << set.error().to_string();
+  EXPECT_EQ((*tun)->mtu(), 1500u);
+  link = ip("link show " + kDev);
+  EXPECT_NE(link.find("mtu 1500"), std::string::npos) << link;
+  EXPECT_FALSE((*tun)->set_mtu(1000));
   // Nothing to read yet: read() returns 0 instead of blocking.
   std::uint8_t buf[2048];
   auto n = (*tun)->read(buf);
