@@ -87,22 +87,30 @@ Result<void> Rtnetlink::transact(Bytes& msg, const std::string& what) {
                sizeof kernel) < 0) {
     return Err(Errc::kIo, what + ": netlink send: " + errno_text(errno));
   }
-  alignas(nlmsghdr) std::uint8_t buf[8192];
+  std::uint8_t buf[8192];
   for (;;) {
     ssize_t n = ::recv(fd_, buf, sizeof buf, 0);
     if (n < 0) {
       if (errno == EINTR) continue;
       return Err(Errc::kIo, what + ": netlink receive: " + errno_text(errno));
     }
+    // Walk the answers by offset, copying headers out (no casts of the byte buffer).
     auto len = static_cast<std::size_t>(n);
-    for (auto* r = reinterpret_cast<nlmsghdr*>(buf); NLMSG_OK(r, len); r = NLMSG_NEXT(r, len)) {
-      if (r->nlmsg_seq != seq_ || r->nlmsg_type != NLMSG_ERROR) continue;
-      if (r->nlmsg_len < NLMSG_LENGTH(sizeof(nlmsgerr))) {
-        return Err(Errc::kIo, what + ": short netlink answer");
+    std::size_t off = 0;
+    while (off + sizeof(nlmsghdr) <= len) {
+      nlmsghdr r{};
+      std::memcpy(&r, buf + off, sizeof r);
+      if (r.nlmsg_len < sizeof r || r.nlmsg_len > len - off) break;
+      if (r.nlmsg_seq == seq_ && r.nlmsg_type == NLMSG_ERROR) {
+        if (r.nlmsg_len < NLMSG_LENGTH(sizeof(nlmsgerr))) {
+          return Err(Errc::kIo, what + ": short netlink answer");
+        }
+        nlmsgerr e{};
+        std::memcpy(&e, buf + off + NLMSG_HDRLEN, sizeof e);
+        if (e.error == 0) return Ok();
+        return Err(Errc::kIo, what + ": " + errno_text(-e.error));
       }
-      const auto* e = static_cast<const nlmsgerr*>(NLMSG_DATA(r));
-      if (e->error == 0) return Ok();
-      return Err(Errc::kIo, what + ": " + errno_text(-e->error));
+      off += NLMSG_ALIGN(r.nlmsg_len);
     }
   }
 }
