@@ -6,4 +6,6 @@ out=$("$QC" demo --timeout 30 2>&1); rc=$?
 echo "$out"
 [ "$rc" = 0 ] || fail "qc demo exited with $rc"
 echo "$out" | grep -q "all sessions up" || fail "qc demo did not report its sessions up"
+echo "$out" | grep -qE "circuit [0-9a-f]{16} established in .*alpha .* -> relay .* -> beta" ||
+  fail "qc demo did not show the circuit alpha -> relay -> beta"
 log "PASS"
