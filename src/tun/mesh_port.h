@@ -30,8 +30,11 @@ class MeshPort {
   // Sends one IPv6 packet to the peer as a channel DATAGRAM. Must not call back into VpnRouter.
   virtual SendResult send_datagram(const identity::PartialId& peer, ByteView packet) = 0;
 
-  // Asks the mesh to open a channel (and circuits) to `peer`. Idempotent. The mesh answers later
-  // with VpnRouter::on_peer_ready() or on_peer_unreachable().
+  // Asks the mesh to open a channel (and circuits) to `peer`; called once when packets start
+  // waiting for it (after a kNotReady). Idempotent. The mesh must answer later, from its own
+  // event, with VpnRouter::on_peer_ready() once the channel takes datagrams (also when it was
+  // only busy) or on_peer_unreachable(); without an answer the packets expire after the router's
+  // queue_timeout as unreachable.
   virtual void want_peer(const identity::PartialId& peer) = 0;
 };
 
