@@ -96,8 +96,9 @@ class End final : public ByteStream {
   }
 
   // True while this end still exists and may get callbacks (a callback may destroy it).
+  // A callback may also detach the handler (set_handler(nullptr)): then delivery stops.
   static bool alive(const std::shared_ptr<Shared>& s, int who, const End* self) {
-    return s->ends[who] == self && !self->closed_;
+    return s->ends[who] == self && !self->closed_ && self->handler_ != nullptr;
   }
 
   void pump() {
@@ -114,11 +115,15 @@ class End final : public ByteStream {
     while (!in.reader_paused && !in.queue.empty()) {
       std::size_t offered = in.queue.size();
       std::size_t took = std::min(offered, handler_->on_data(in.queue));
-      if (!alive(s, me, this)) return;
+      if (s->ends[me] != this) return;  // destroyed inside the callback
       if (s->reset) return schedule(me);
       in.queue.erase(in.queue.begin(), in.queue.begin() + static_cast<std::ptrdiff_t>(took));
       consumed = consumed || took > 0;
       if (took < offered) in.reader_paused = true;
+      if (!alive(s, me, this)) {
+        if (consumed) schedule(peer());
+        return;
+      }
     }
     if (consumed) schedule(peer());  // room for the writer, or its close may be due
     if (in.queue.empty() && in.fin && !in.fin_delivered) {

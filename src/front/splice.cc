@@ -8,6 +8,9 @@ Splice::Splice(std::unique_ptr<ByteStream> a, std::unique_ptr<ByteStream> b, Don
       done_(std::move(done)) {
   streams_[0]->set_handler(&sides_[0]);
   streams_[1]->set_handler(&sides_[1]);
+  // A previous handler (a header reader) may have left either stream paused.
+  streams_[0]->resume_reading();
+  streams_[1]->resume_reading();
 }
 
 Splice::~Splice() {

@@ -3,7 +3,8 @@
 // It holds no buffer of its own: what one side's write() does not take stays in the other
 // side's stream (on_data returns the short count), and reading resumes on on_writable(). So the
 // bytes in flight are bounded by the two streams' own bounds. FIN is forwarded as
-// shutdown_write(); an error or reset on either side resets the other.
+// shutdown_write(); an error or reset on either side resets the other. It takes over the
+// handlers of both streams and resumes reading on both (a header reader may have paused them).
 //
 // Threading: the streams' event-loop thread. `done` runs once, from a stream callback, when
 // both streams have closed (Ok) or one failed (its error); the Splice may be destroyed in it.

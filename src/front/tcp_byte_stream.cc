@@ -77,6 +77,7 @@ struct TcpByteStream::State : std::enable_shared_from_this<TcpByteStream::State>
     if (held_off < held.size()) return;  // paused until resume_reading()
     held.clear();
     held_off = 0;
+    if (handler == nullptr) return;  // detached inside on_data; the next set_handler delivers
     if (eof) {
       if (!fin_delivered) {
         fin_delivered = true;
