@@ -427,6 +427,7 @@ transport::ConnectionStats Channel::stats() const {
 
 void Channel::on_handshake_confirmed(const transport::PeerInfo&) {
   ready_ = true;
+  ready_at_ = now_;
   last_activity_ = now_;
   channel_log()->info("channel to {} up ({} paths, packets of {} bytes)", identity::text_id(peer_),
                       paths_.size(), packet_size_);

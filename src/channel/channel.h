@@ -41,6 +41,8 @@ class Channel final : public transport::ConnectionObserver, private transport::P
   const NodeId& peer() const { return peer_; }
   bool is_client() const { return client_; }
   bool is_ready() const { return ready_; }
+  // When the handshake was confirmed (valid when is_ready()).
+  Timestamp ready_at() const { return ready_at_; }
   // Closed (or failed); the manager destroys it. error() says why.
   bool is_closed() const { return closed_; }
   const std::optional<Error>& error() const { return error_; }
@@ -116,6 +118,7 @@ class Channel final : public transport::ConnectionObserver, private transport::P
   bool started_ = false;
   Timestamp start_time_ = 0;
   bool ready_ = false;
+  Timestamp ready_at_ = 0;
   bool closed_ = false;
   std::optional<Error> error_;
   std::unique_ptr<transport::Connection> conn_;

@@ -65,6 +65,15 @@ void ChannelManager::on_circuit_packet(circuit::SessionId session, circuit::Labe
     }
   }
   Channel* c = find(peer);
+  if (c != nullptr && c->is_ready() && now - c->ready_at() > kRestartGuard) {
+    bool restarted = (type == circuit::PacketType::kWake && c->is_client()) ||
+                     (type == circuit::PacketType::kData && !c->is_client() &&
+                      transport::Connection::is_client_initial(body));
+    if (restarted) {
+      c->close(now, "peer restarted");
+      c = nullptr;
+    }
+  }
   if (c == nullptr) {
     bool server_initial = type == circuit::PacketType::kData && !(config_.self < peer) &&
                           transport::Connection::is_client_initial(body);

@@ -12,8 +12,10 @@
 //   on_want_circuits    -> CircuitBuilder: build more circuits to that peer
 // Roles: the smaller node id is the QUIC client, so simultaneous opens make one channel. A
 // channel with no open stream and no traffic for idle_timeout is closed and forgotten; the next
-// open() makes a new one. The manager also answers path probes (stats packets) on every circuit
-// it ends, channel or not.
+// open() makes a new one. A peer that restarted (it lost its channel) is noticed when, on a
+// channel ready for over kRestartGuard, a new client Initial (we are the server) or a wake (we are
+// the client) arrives: the old channel is closed and a new one made. The manager also answers path
+// probes (stats packets) on every circuit it ends, channel or not.
 //
 // Threading rule: single-threaded. Observer callbacks run inside manager calls; the observer may
 // call open() and Channel methods but must not destroy the manager.
@@ -26,6 +28,10 @@
 #include "circuit/data_plane.h"
 
 namespace qc::channel {
+
+// How long after its handshake a channel ignores Initials and wakes (late copies from its own
+// opening, reordered across paths) instead of taking them for a restarted peer.
+constexpr Duration kRestartGuard = kSecond;
 
 class ChannelManager final : public circuit::CircuitReceiver {
  public:

@@ -100,6 +100,7 @@ struct World {
     ca_cfg.tls = *transport::TlsContext::create(a.creds);
     cb_cfg.self = idb;
     cb_cfg.tls = *transport::TlsContext::create(b.creds);
+    tls_b = cb_cfg.tls;
     oa.now = ob.now = &net.now;
     net.nodes[0]->mgr = std::make_unique<ChannelManager>(ca_cfg, net.nodes[0]->dp, oa);
     net.nodes[1]->mgr = std::make_unique<ChannelManager>(cb_cfg, net.nodes[1]->dp, ob);
@@ -145,6 +146,7 @@ struct World {
 
   TwinNetwork net;
   NodeId ida{}, idb{};
+  std::shared_ptr<const transport::TlsContext> tls_b;
   int A = 0, B = 0;
   std::vector<int> relays;
   std::vector<circuit::SessionId> first_hops, second_hops;
@@ -331,6 +333,28 @@ TEST(ChannelTest, NoCircuitIsUnreachable) {
   ASSERT_TRUE(w.net.run([&] { return !w.oa.closed.empty(); }, 5 * kSecond));
   EXPECT_EQ(w.oa.closed[0].code, Errc::kUnreachable);
   EXPECT_GE(w.oa.want, 1);
+}
+
+TEST(ChannelTest, PeerRestartIsNoticedAndTheChannelReopened) {
+  World w(1);
+  w.ma().open(w.idb, w.net.now);
+  ASSERT_TRUE(w.net.run([&] { return w.oa.ready > 0 && w.ob.ready > 0; }, 5 * kSecond));
+  w.net.run([] { return false; }, 2 * kSecond);  // past kRestartGuard
+  // B restarts: a fresh manager that knows its circuit but no channel.
+  ChannelConfig cfg;
+  cfg.self = w.idb;
+  cfg.tls = w.tls_b;
+  auto& nb = *w.net.nodes[1];
+  nb.mgr = std::make_unique<ChannelManager>(cfg, nb.dp, w.ob);
+  nb.dp.set_receiver(nb.mgr.get());
+  nb.mgr->on_circuit_up(w.ida, w.second_hops[0], 300, w.net.now);
+  w.ob.ready = 0;
+  w.oa.ready = 0;
+  nb.mgr->open(w.ida, w.net.now);
+  ASSERT_TRUE(w.net.run([&] { return w.oa.ready > 0 && w.ob.ready > 0; }, 5 * kSecond));
+  ASSERT_FALSE(w.oa.closed.empty());
+  EXPECT_EQ(w.oa.closed[0].code, Errc::kClosed);
+  EXPECT_EQ(w.ma().size(), 1u);
 }
 
 TEST(ChannelTest, IdleChannelIsClosed) {
