@@ -24,6 +24,7 @@
 #include <vector>
 
 #include "channel/testing/loopback_node.h"
+#include "channel/testing/twin_network.h"
 #include "common/log.h"
 
 namespace {
@@ -267,6 +268,60 @@ double session_bulk(const qc::identity::CertAuthority& ca, const Bytes& data) {
   return static_cast<double>(data.size()) / 1e6 / secs;
 }
 
+// Relay queue sizing in virtual time (TwinNetwork): A -1 GB/s- R -0.25 GB/s- B, 2.5 ms one-way
+// per hop (10 ms circuit RTT), so R's queue toward B fills. Returns MB/s and R's queue drops.
+std::pair<double, std::uint64_t> relay_queue_run(const qc::identity::CertAuthority& ca,
+                                                 std::size_t queue, std::uint64_t bytes) {
+  using namespace qc::channel::testing;
+  TwinNetwork net(3);
+  auto ta = qc::transport::testing::make_test_node(ca, "qa");
+  auto tb = qc::transport::testing::make_test_node(ca, "qb");
+  int A = net.add_node(), B = net.add_node();
+  int R = net.add_node(
+      qc::circuit::DataPlaneConfig{.queue_limit = queue, .touch_interval = qc::kSecond});
+  Obs oa, ob;
+  for (auto [i, t, o] : {std::tuple{A, &ta, &oa}, std::tuple{B, &tb, &ob}}) {
+    qc::channel::ChannelConfig c;
+    c.self = t->node_id;
+    c.tls = *qc::transport::TlsContext::create(t->creds);
+    auto& n = *net.nodes[static_cast<std::size_t>(i)];
+    n.mgr = std::make_unique<qc::channel::ChannelManager>(c, n.dp, *o);
+    n.dp.set_receiver(n.mgr.get());
+  }
+  TwinLink fast, slow;
+  fast.delay = slow.delay = 2500 * qc::kMicrosecond;
+  slow.bytes_per_ns = 0.25;
+  auto s1 = net.add_link(A, R, fast);
+  auto s2 = net.add_link(R, B, slow);
+  net.add_circuit({A, R, B}, {s1, s2}, {5, 300}, ta.node_id, tb.node_id);
+  auto& ma = *net.nodes[static_cast<std::size_t>(A)]->mgr;
+  ma.open(tb.node_id, net.now);
+  if (!net.run([&] { return oa.ready > 0 && ob.ready > 0; }, 5 * qc::kSecond)) return {0, 0};
+  auto* ch = ma.find(tb.node_id);
+  auto sid = ch->open_stream();
+  if (!sid) return {0, 0};
+  Bytes chunk(64 * 1024, 0x33);
+  std::uint64_t sent = 0;
+  bool done = false;
+  oa.pump = [&] {
+    while (!done) {
+      std::size_t n = static_cast<std::size_t>(std::min<std::uint64_t>(chunk.size(), bytes - sent));
+      bool last = sent + n == bytes;
+      auto w = ch->write_stream(*sid, ByteView(chunk.data(), n), last);
+      if (!w) return;
+      sent += *w;
+      if (*w < n) break;
+      if (last) done = true;
+    }
+  };
+  oa.pump();
+  qc::Timestamp start = net.now;
+  if (!net.run([&] { return ob.fin.load(); }, 600 * qc::kSecond)) return {0, 0};
+  double secs = static_cast<double>(net.now - start) / 1e9;
+  return {static_cast<double>(bytes) / 1e6 / secs,
+          net.nodes[static_cast<std::size_t>(R)]->dp.stats().queue_drops};
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -313,5 +368,14 @@ int main(int argc, char** argv) {
       "  direct circuit: %.1f us, relayed: %.1f us, added per relay hop: %.1f us "
       "(target < 200 us)\n",
       rtt_direct, rtt_relayed, rtt_relayed - rtt_direct);
+  std::printf(
+      "relay queue (virtual time, 10 ms circuit RTT, 250 MB/s bottleneck after the relay, "
+      "%llu MB)\n",
+      static_cast<unsigned long long>(std::min<std::uint64_t>(mb, 50)));
+  for (std::size_t q : {16, 64, 256, 1024}) {
+    auto [mbps, drops] = relay_queue_run(ca, q, std::min<std::uint64_t>(mb, 50) * 1000 * 1000);
+    std::printf("  queue %4zu datagrams: %6.1f MB/s, %llu relay drops\n", q, mbps,
+                static_cast<unsigned long long>(drops));
+  }
   return 0;
 }
