@@ -64,6 +64,10 @@ Result<Node::Link*> Node::open_link(std::uint32_t interface_id, const std::strin
   opts.redial_max = seconds(config_.session.redial_max);
   opts.endpoint.socket.device = device;
   opts.endpoint.socket.reuse_address = true;
+  // Links share the port: a packet of one link's connection may reach another link's socket
+  // (e.g. after a route change), which must not answer it with a stateless reset. Only the
+  // listen link, which gets the packets of interfaces without a link of their own, sends them.
+  opts.stateless_reset = device.empty();
 
   link::SessionCallbacks cb;
   cb.on_up = [this, lp](link::Session& s) { on_link_up(*lp, s); };
