@@ -12,6 +12,11 @@
 // MB/s (10^6 B/s, first write to FIN at the receiver), the ratios relayed / session (target
 // >= 0.7) and relayed / direct channel, and the RTT the relay hop adds (target < 0.2 ms).
 // Note: three busy nodes share this machine's cores (2 here), so the relayed case is CPU-bound.
+// Asio first, before any standard header, as in the transport sources: asio picks its handler
+// allocator (aligned_alloc or operator new) from what the standard headers defined before it,
+// and the inline functions must agree across translation units (ASan alloc-dealloc check).
+#include "channel/testing/loopback_node.h"
+
 #include <algorithm>
 #include <atomic>
 #include <chrono>
@@ -23,7 +28,6 @@
 #include <thread>
 #include <vector>
 
-#include "channel/testing/loopback_node.h"
 #include "channel/testing/twin_network.h"
 #include "common/log.h"
 

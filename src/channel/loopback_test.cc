@@ -1,10 +1,13 @@
 // Three nodes in one process on 127.0.0.1 with real neighbour sessions: A -> R -> B. R forwards
 // circuit packets with its DataPlane; A and B run a channel and move 20 MB, hash-checked.
+// Asio first, before any standard header, as in the transport sources: asio picks its handler
+// allocator (aligned_alloc or operator new) from what the standard headers defined before it,
+// and the inline functions must agree across translation units (ASan alloc-dealloc check).
+#include "channel/testing/loopback_node.h"
+
 #include <gtest/gtest.h>
 
 #include <chrono>
-
-#include "channel/testing/loopback_node.h"
 
 namespace qc::channel {
 namespace {
