@@ -81,4 +81,23 @@ Result<Destination> classify(const socks5::Address& address, const DestinationPo
   return outside(address, policy);
 }
 
+Result<identity::NodeId> resolve_peer(const identity::NodeIdPrefix& prefix,
+                                      std::span<const identity::NodeId> known) {
+  const identity::NodeId* found = nullptr;
+  std::size_t matches = 0;
+  for (const identity::NodeId& id : known) {
+    if (!prefix.matches(id)) continue;
+    if (found != nullptr && *found == id) continue;  // the same peer listed twice
+    found = &id;
+    ++matches;
+  }
+  std::string name = identity::text_id(prefix.partial());
+  if (matches == 0) return Err(Errc::kNotFound, "no known peer has id prefix " + name);
+  if (matches > 1) {
+    return Err(Errc::kNotFound, "id prefix " + name + " matches " + std::to_string(matches) +
+                                    " peers; give more of the id");
+  }
+  return *found;
+}
+
 }  // namespace qc::front

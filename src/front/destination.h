@@ -14,6 +14,7 @@
 
 #include <cstdint>
 #include <optional>
+#include <span>
 #include <string>
 
 #include "common/result.h"
@@ -43,5 +44,10 @@ struct Destination {
 // name in the mesh's namespace (under the suffix, or in fdcc::/16) that names no valid peer
 // (reply 0x04).
 Result<Destination> classify(const socks5::Address& address, const DestinationPolicy& policy);
+
+// The one node id among `known` (e.g. the peer database) that `prefix` matches. kNotFound when
+// none matches or when several do (an ambiguous partial id is refused, never guessed).
+Result<identity::NodeId> resolve_peer(const identity::NodeIdPrefix& prefix,
+                                      std::span<const identity::NodeId> known);
 
 }  // namespace qc::front

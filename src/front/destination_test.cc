@@ -110,5 +110,26 @@ TEST(Destination, ShortOrOddHexIsNotAPeer) {
   EXPECT_EQ(classify(domain("0123456789abcdef"), policy()).error().code, Errc::kLimit);
 }
 
+TEST(Destination, ResolvePeerNeedsExactlyOneMatch) {
+  identity::NodeId a = test_node();
+  identity::NodeId b = a;
+  b[31] ^= 1;  // same first 31 bytes
+  identity::NodeId c = a;
+  c[0] ^= 1;
+  std::vector<identity::NodeId> known = {a, b, c, a};
+  identity::NodeIdPrefix ten{Bytes(a.begin(), a.begin() + 10)};
+  auto ambiguous = resolve_peer(ten, known);
+  ASSERT_FALSE(ambiguous);
+  EXPECT_EQ(ambiguous.error().code, Errc::kNotFound);
+  identity::NodeIdPrefix full{Bytes(a.begin(), a.end())};
+  auto one = resolve_peer(full, known);
+  ASSERT_TRUE(one);
+  EXPECT_EQ(*one, a);
+  identity::NodeIdPrefix of_c{Bytes(c.begin(), c.begin() + 10)};
+  EXPECT_EQ(*resolve_peer(of_c, known), c);
+  identity::NodeIdPrefix none{Bytes(10, 0xff)};
+  EXPECT_FALSE(resolve_peer(none, known));
+}
+
 }  // namespace
 }  // namespace qc::front

@@ -208,7 +208,7 @@ class Socks5Server::Connection : public std::enable_shared_from_this<Connection>
 };
 
 Socks5Server::Socks5Server(asio::io_context& io, Socks5ServerOptions options, Dialer& dialer)
-    : io_(io), options_(std::move(options)), dialer_(dialer), acceptor_(io) {}
+    : options_(std::move(options)), dialer_(dialer), acceptor_(io) {}
 
 Result<std::unique_ptr<Socks5Server>> Socks5Server::start(asio::io_context& io,
                                                           Socks5ServerOptions options,

@@ -64,7 +64,6 @@ class Socks5Server {
   void accept();
   void remove(std::uint64_t id);
 
-  asio::io_context& io_;
   Socks5ServerOptions options_;
   Dialer& dialer_;
   asio::ip::tcp::acceptor acceptor_;
