@@ -254,7 +254,9 @@ void Channel::on_stats(ChannelPath& p, ByteView body, Timestamp now) {
 
 void Channel::probe(Timestamp now) {
   if (now < next_probe_) return;
-  next_probe_ = now + config_.probe_interval;
+  // A quiet channel (no stream open, nothing sent or received for a second) probes 10x slower.
+  bool quiet = ready_ && open_streams_.empty() && now - last_activity_ > kSecond;
+  next_probe_ = now + (quiet ? 10 : 1) * config_.probe_interval;
   bool wake = started_ && !client_ && !conn_;
   for (auto& p : paths_) {
     if (p.probe_sent != 0 && ++p.unanswered >= config_.probe_loss_limit && !p.failed) {
