@@ -3,6 +3,10 @@
 // Threading: both ends belong to one io_context thread; callbacks are posted to it.
 #pragma once
 
+// A standard header first: Asio's configuration reads libstdc++'s macros (aligned allocation),
+// and must see the same ones in every translation unit.
+#include <cstddef>
+
 #include <asio/io_context.hpp>
 
 #include <memory>

@@ -8,6 +8,10 @@
 // Threading: single-threaded, on the io_context's thread. Must outlive pending dials.
 #pragma once
 
+// A standard header first: Asio's configuration reads libstdc++'s macros (aligned allocation),
+// and must see the same ones in every translation unit.
+#include <cstddef>
+
 #include <asio/io_context.hpp>
 
 #include <functional>

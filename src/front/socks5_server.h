@@ -10,6 +10,10 @@
 // the server (or stop()) resets every connection.
 #pragma once
 
+// A standard header first: Asio's configuration reads libstdc++'s macros (aligned allocation),
+// and must see the same ones in every translation unit.
+#include <cstddef>
+
 #include <asio/io_context.hpp>
 #include <asio/ip/tcp.hpp>
 

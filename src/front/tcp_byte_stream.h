@@ -10,6 +10,10 @@
 // internal state, so the stream may be destroyed at any time, even inside a callback.
 #pragma once
 
+// A standard header first: Asio's configuration reads libstdc++'s macros (aligned allocation),
+// and must see the same ones in every translation unit.
+#include <cstddef>
+
 #include <asio/ip/tcp.hpp>
 
 #include <memory>

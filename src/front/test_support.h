@@ -2,6 +2,10 @@
 // loopback clients, in-process backends (echo, HTTP-like) and a scriptable Dialer.
 #pragma once
 
+// A standard header first: Asio's configuration reads libstdc++'s macros (aligned allocation),
+// and must see the same ones in every translation unit.
+#include <cstddef>
+
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
