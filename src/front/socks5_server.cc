@@ -9,6 +9,9 @@
 namespace qc::front {
 namespace {
 
+constexpr std::size_t kLingerBytes = 64 * 1024;
+constexpr std::chrono::seconds kLingerTime{2};
+
 std::shared_ptr<spdlog::logger> logger() {
   static auto l = log::get("front");
   return l;
@@ -65,7 +68,8 @@ class Socks5Server::Connection : public std::enable_shared_from_this<Connection>
   void on_timeout() {
     if (phase_ == Phase::kHandshake) {
       logger()->debug("socks client {}: handshake timed out", id_);
-      close();
+      finish();
+      close_now();  // a read is pending: no lingering read beside it
     } else if (phase_ == Phase::kDialing) {
       logger()->debug("socks client {}: dial to {} timed out", id_, target_);
       refuse(socks5::ReplyCode::kTtlExpired);
@@ -170,11 +174,36 @@ class Socks5Server::Connection : public std::enable_shared_from_this<Connection>
     send(socks5::encode_reply(code), [](Connection& c) { c.close(); });
   }
 
+  // Ends a connection that never reached the splice: FIN after our last reply, then read and
+  // drop what the client still sends (at most kLingerBytes, for at most kLingerTime) before
+  // closing, so that closing with unread input (which sends RST) cannot destroy the reply
+  // before the client has read it.
   void close() {
     std::error_code ignored;
     socket_.shutdown(asio::ip::tcp::socket::shutdown_send, ignored);
-    socket_.close(ignored);
     finish();
+    timer_.expires_after(kLingerTime);
+    timer_.async_wait([self = shared_from_this()](const std::error_code& ec) {
+      if (!ec) self->close_now();
+    });
+    linger();
+  }
+
+  void linger() {
+    if (lingered_ >= kLingerBytes) return close_now();
+    read_buf_.resize(4096);
+    socket_.async_read_some(asio::buffer(read_buf_),
+                            [self = shared_from_this()](const std::error_code& ec, std::size_t n) {
+                              if (ec) return self->close_now();
+                              self->lingered_ += n;
+                              self->linger();
+                            });
+  }
+
+  void close_now() {
+    timer_.cancel();
+    std::error_code ignored;
+    socket_.close(ignored);
   }
 
   void finish() {
@@ -205,6 +234,7 @@ class Socks5Server::Connection : public std::enable_shared_from_this<Connection>
   std::unique_ptr<ByteStream> remote_;  // dialed, not yet spliced
   std::unique_ptr<Splice> splice_;
   TcpByteStream* client_ = nullptr;  // owned by splice_
+  std::size_t lingered_ = 0;
 };
 
 Socks5Server::Socks5Server(asio::io_context& io, Socks5ServerOptions options, Dialer& dialer)

@@ -158,6 +158,20 @@ TEST_F(Socks5ServerTest, RefusalsCarryTheRightReplyCode) {
   EXPECT_TRUE(io_.wait_until([&] { return server_->connection_count() == 0; }));
 }
 
+TEST_F(Socks5ServerTest, SilentClientIsClosedAfterTheHandshakeTimeout) {
+  Socks5ServerOptions o;
+  o.handshake_timeout = std::chrono::milliseconds(50);
+  start(o);
+  Client silent(port_);
+  Client half(port_);
+  ASSERT_TRUE(half.send(Bytes{0x05, 0x01}));  // a greeting missing its method byte
+  bool error = false;
+  EXPECT_TRUE(silent.recv_all(&error).empty());
+  EXPECT_FALSE(error);  // an orderly close, not a receive timeout
+  EXPECT_TRUE(half.recv_all().empty());
+  EXPECT_TRUE(io_.wait_until([&] { return server_->connection_count() == 0; }));
+}
+
 TEST_F(Socks5ServerTest, ClientHalfCloseReachesTheBackendAndBack) {
   start();
   Client c(port_);
