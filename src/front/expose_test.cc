@@ -8,6 +8,7 @@
 #include "front/mesh_dialer.h"
 #include "front/socks5_server.h"
 #include "front/stream_header.h"
+#include "front/tcp_dialer.h"
 #include "front/test_support.h"
 
 namespace qc::front {
@@ -252,6 +253,55 @@ TEST_F(ExposeTest, CurlThroughTheTargetNode) {
       "curl -sS --max-time 60 --socks5-hostname 127.0.0.1:" + std::to_string(port_) +
       " -o /dev/null http://" + host_of(0x42) + ":8081/ 2>/dev/null";
   EXPECT_NE(std::system(refused.c_str()), 0);
+}
+
+// A node that lets traffic out: outside destinations go through TcpDialer, mesh ones still
+// through the mesh.
+TEST_F(ExposeTest, OutsideWithDirectGoesOutOverTcp) {
+  std::unique_ptr<TcpDialer> direct;
+  std::unique_ptr<MeshDialer> dialer;
+  std::unique_ptr<Socks5Server> server;
+  std::uint16_t port = io_.call([&] {
+    direct = std::make_unique<TcpDialer>(io_.io);
+    dialer = std::make_unique<MeshDialer>(io_.io, *opener_, direct.get());
+    Socks5ServerOptions o;
+    o.port = 0;
+    o.destinations.allow_direct = true;
+    server = std::move(*Socks5Server::start(io_.io, o, *dialer));
+    return server->local_endpoint().port();
+  });
+  std::uint16_t echo_port = io_.call([&] { return echo_->port(); });
+  {
+    Client c(port);
+    EXPECT_EQ(socks_connect(c, "127.0.0.1", echo_port), 0x00);  // a domain that is a literal
+    ASSERT_TRUE(c.send("direct"));
+    EXPECT_EQ(as_chars(c.recv_exact(6)), "direct");
+  }
+  {
+    Client c(port);
+    EXPECT_EQ(socks_connect(c, "localhost", echo_port), 0x00);
+  }
+  {
+    // Nothing listens there: connection refused.
+    std::uint16_t closed_port = io_.call([&] {
+      asio::ip::tcp::acceptor a(io_.io,
+                                asio::ip::tcp::endpoint(asio::ip::address_v4::loopback(), 0));
+      return a.local_endpoint().port();
+    });
+    Client c(port);
+    EXPECT_EQ(socks_connect(c, "127.0.0.1", closed_port), 0x05);
+  }
+  {
+    Client c(port);
+    EXPECT_EQ(socks_connect(c, host_of(0x42), 7), 0x00);  // the mesh is still the mesh
+  }
+  EXPECT_EQ(io_.call([&] { return opener_->opened; }), 1u);
+  io_.call([&] {
+    server.reset();
+    dialer.reset();
+    direct.reset();
+    return 0;
+  });
 }
 
 }  // namespace
