@@ -12,8 +12,8 @@
 #include <mutex>
 #include <thread>
 
-#include "cli/commands.h"
 #include <nlohmann/json.hpp>
+#include "cli/commands.h"
 
 #include "common/log.h"
 #include "daemon/config.h"
@@ -223,11 +223,13 @@ int run_demo(const DemoOptions& o) {
                     s.remote.c_str(), s.rtt_ms);
     }
     std::printf("\nall sessions up.\n");
-    std::printf("\n4. alpha asks for beta (qc connect): route probes flood the mesh, each hop signs;\n"
-                "   beta answers along the reverse path and every hop sets up the circuit\n");
+    std::printf(
+        "\n4. alpha asks for beta (qc connect): route probes flood the mesh, each hop signs;\n"
+        "   beta answers along the reverse path and every hop sets up the circuit\n");
     auto t0 = std::chrono::steady_clock::now();
     auto c = nodes[1]->connect(nodes[2]->text_id(), o.timeout);
-    double ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
+    double ms =
+        std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
     if (c) {
       std::string path;
       for (const auto& p : (*c)["path"]) {

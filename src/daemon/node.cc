@@ -78,6 +78,7 @@ Result<void> Node::start() {
     }
   }
   init_routing();
+  init_dataplane();
   auto link0 = open_link(discovery::interface_id("listen", {}), "", *listen);
   if (!link0) return Err(link0.error());
   if (config_.listen.port == 0) config_.listen.port = (*link0)->mgr->local_address().port();
@@ -133,6 +134,11 @@ void Node::stop() {
   if (interface_timer_) interface_timer_->cancel();
   if (sweep_timer_) sweep_timer_->cancel();
   if (routing_timer_) routing_timer_->cancel();
+  for (auto& j : pings_) finish_ping(*j, Err(Errc::kClosed, "the node is stopping"));
+  if (dataplane_) {
+    *dataplane_->alive = false;
+    if (dataplane_->timer) dataplane_->timer->cancel();
+  }
   for (auto& w : waiters_)
     if (!w->finished) {
       w->finished = true;

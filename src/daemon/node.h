@@ -84,6 +84,12 @@ class Node {
   void connect(const std::string& peer, Duration timeout,
                std::function<void(Result<nlohmann::json>)> done);
 
+  // Round trips over the end-to-end channel to `peer` (opened on demand, over the circuits that
+  // connect() builds): `count` pings `interval` apart. `done` gets {"circuit": ..., "rtt_ms":
+  // [...], "lost": n} or an error.
+  void ping(const std::string& peer, int count, Duration interval, Duration timeout,
+            std::function<void(Result<nlohmann::json>)> done);
+
   // Inspection (also served on the control socket).
   nlohmann::json peers_json();
   nlohmann::json routes_json();
@@ -96,6 +102,8 @@ class Node {
  private:
   struct Link;
   struct Waiter;
+  struct Dataplane;
+  struct PingJob;
   Node(asio::io_context& io, NodeConfig config, std::unique_ptr<identity::Identity> id);
 
   // links (node_links.cc)
@@ -118,6 +126,13 @@ class Node {
   void arm_routing_timer();
   void on_circuit_up(const routing::CircuitUp& up);
   void finish_waiters(const std::function<bool(Waiter&)>& match, Result<nlohmann::json> result);
+
+  // data plane and channels (node_dataplane.cc)
+  void init_dataplane();
+  void on_channel_datagram(const identity::NodeId& peer, ByteView data);
+  void on_channel_ready(const identity::NodeId& peer);
+  void ping_step(PingJob& job);
+  void finish_ping(PingJob& job, Result<nlohmann::json> r);
 
   // control socket (node_control.cc)
   void init_control();
@@ -144,6 +159,8 @@ class Node {
   std::unique_ptr<asio::steady_timer> interface_timer_;
   std::unique_ptr<asio::steady_timer> sweep_timer_;
   std::vector<std::unique_ptr<Waiter>> waiters_;
+  std::unique_ptr<Dataplane> dataplane_;
+  std::vector<std::unique_ptr<PingJob>> pings_;
   bool stopped_ = false;
   bool started_ = false;
 };

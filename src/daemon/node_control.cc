@@ -94,6 +94,25 @@ void Node::init_control() {
   control_->handle("circuits", [this](const nlohmann::json&, ControlServer::Reply reply) {
     reply({{"circuits", circuits_json()}});
   });
+  control_->handle("ping", [this](const nlohmann::json& req, ControlServer::Reply reply) {
+    if (!req.contains("peer") || !req["peer"].is_string()) {
+      reply({{"ok", false}, {"error", "ping needs \"peer\": a text id, hostname or address"}});
+      return;
+    }
+    int count = std::clamp(req.value("count", 3), 1, 1000);
+    double interval = std::clamp(req.value("interval", 0.2), 0.001, 10.0);
+    double timeout = std::clamp(req.value("timeout", 10.0), 0.1, 600.0);
+    ping(
+        req["peer"].get<std::string>(), count, seconds(interval), seconds(timeout),
+        [reply](Result<nlohmann::json> r) {
+          if (r) {
+            reply(*r);
+          } else {
+            reply(
+                {{"ok", false}, {"error", r.error().message}, {"code", errc_name(r.error().code)}});
+          }
+        });
+  });
   control_->handle("connect", [this](const nlohmann::json& req, ControlServer::Reply reply) {
     if (!req.contains("peer") || !req["peer"].is_string()) {
       reply({{"ok", false}, {"error", "connect needs \"peer\": a text id, hostname or address"}});

@@ -4,6 +4,8 @@
 
 #include <map>
 
+#include "channel/channel_manager.h"
+#include "circuit/data_plane.h"
 #include "common/log.h"
 #include "daemon/node.h"
 #include "discovery/discovery.h"
@@ -51,5 +53,106 @@ inline link::Session::Id route_session_sid(std::uint64_t rs) {
 }
 
 std::string text_of_partial_bytes(const std::string& bytes);
+
+// A `qc ping` in progress.
+struct Node::PingJob {
+  std::string name;
+  identity::NodeId peer{};
+  int count = 0;
+  int sent = 0;
+  Duration interval = 0;
+  std::map<std::uint32_t, Timestamp> outstanding;
+  std::vector<double> rtts;
+  nlohmann::json circuit;
+  std::function<void(Result<nlohmann::json>)> done;
+  std::unique_ptr<asio::steady_timer> step;
+  std::unique_ptr<asio::steady_timer> deadline;
+  bool started = false;
+  bool finished = false;
+};
+
+// The data plane and the channels, with the node as their CircuitIo and ChannelObserver.
+struct Node::Dataplane final : public circuit::CircuitIo, public channel::ChannelObserver {
+  explicit Dataplane(Node& n) : node(n), dp(*this) {}
+
+  // circuit::CircuitIo over the node's sessions and router.
+  circuit::SendStatus send_datagram(circuit::SessionId s, ByteView p) override {
+    link::Session* ss = node.session_of(s);
+    if (!ss) return circuit::SendStatus::kClosed;
+    switch (ss->send_datagram(p)) {
+      case transport::DatagramStatus::kAccepted:
+        return circuit::SendStatus::kSent;
+      case transport::DatagramStatus::kBlocked:
+        return circuit::SendStatus::kBlocked;
+      case transport::DatagramStatus::kTooBig:
+        return circuit::SendStatus::kTooBig;
+      default:
+        return circuit::SendStatus::kClosed;
+    }
+  }
+  std::size_t datagram_room(circuit::SessionId s) override {
+    link::Session* ss = node.session_of(s);
+    return ss ? ss->datagram_room() : 0;
+  }
+  Duration session_rtt(circuit::SessionId s) override {
+    link::Session* ss = node.session_of(s);
+    return ss ? ss->rtt() : 0;
+  }
+  std::optional<circuit::Hop> forward(circuit::SessionId s, circuit::Label l) override {
+    auto side = node.router_->forward(s, l);
+    if (!side) return std::nullopt;
+    return circuit::Hop{side->session, side->label};
+  }
+  void touch(circuit::SessionId s, circuit::Label l, Timestamp now) override {
+    node.router_->touch(s, l, now);
+  }
+
+  // channel::ChannelObserver
+  void on_channel_ready(const identity::NodeId& peer) override { node.on_channel_ready(peer); }
+  void on_channel_closed(const identity::NodeId& peer, const Error& why) override {
+    node_log()->info("channel to {} closed: {}", identity::text_id(identity::partial_of(peer)),
+                     why.message);
+  }
+  void on_datagram(const identity::NodeId& peer, ByteView data) override {
+    node.on_channel_datagram(peer, data);
+  }
+  void on_want_circuits(const identity::NodeId& peer, std::size_t healthy) override {
+    node_log()->debug("channel to {}: {} healthy paths, asking for more circuits",
+                      identity::text_id(identity::partial_of(peer)), healthy);
+    (void)node.router_->want_peer(routing::PeerPrefix::of(peer), node.now());
+    node.pump();
+  }
+
+  // After a receive batch or front-end calls: let the channels write, re-arm the timer.
+  void schedule_flush() {
+    if (flush_posted || !channels) return;
+    flush_posted = true;
+    asio::post(node.io_, [this, alive = alive] {
+      if (!*alive) return;
+      flush_posted = false;
+      channels->flush(node.now());
+      arm();
+    });
+  }
+  void arm() {
+    if (!channels || node.stopped_) return;
+    Timestamp t = channels->next_deadline();
+    if (t == kNever) return;
+    Timestamp n = node.now();
+    timer->expires_after(std::chrono::nanoseconds(t > n ? t - n : 0));
+    timer->async_wait([this, alive = alive](const std::error_code& ec) {
+      if (ec || !*alive) return;
+      channels->on_timer(node.now());
+      arm();
+    });
+  }
+
+  Node& node;
+  circuit::DataPlane dp;
+  std::unique_ptr<channel::ChannelManager> channels;
+  std::unique_ptr<asio::steady_timer> timer;
+  bool flush_posted = false;
+  std::shared_ptr<bool> alive = std::make_shared<bool>(true);
+};
 
 }  // namespace qc::daemon

@@ -79,6 +79,16 @@ Result<Node::Link*> Node::open_link(std::uint32_t interface_id, const std::strin
     router_->on_message(make_route_session(lp->slot, s.id()), m.routing(), now());
     pump();
   };
+  cb.on_datagram = [this, lp](link::Session& s, ByteView d) {
+    if (!dataplane_) return;
+    dataplane_->dp.on_datagram(make_route_session(lp->slot, s.id()), d, now());
+    dataplane_->schedule_flush();
+  };
+  cb.on_datagrams_writable = [this, lp](link::Session& s) {
+    if (!dataplane_) return;
+    dataplane_->dp.on_datagrams_writable(make_route_session(lp->slot, s.id()), now());
+    dataplane_->schedule_flush();
+  };
   link->mgr = std::make_unique<link::SessionManager>(io_, *identity_, opts, std::move(cb));
   if (auto r = link->mgr->start(); !r) {
     return Err(r.error().code,
@@ -275,6 +285,7 @@ void Node::on_link_down(Link& link, link::Session& s, const transport::CloseInfo
     (void)db_->record_event({0, peerdb::EventKind::kSessionDown, identity::partial_of(s.peer_id()),
                              link.interface_id, unix_ms(), why.to_string().substr(0, 200)});
   }
+  if (dataplane_ && !stopped_) dataplane_->dp.on_session_closed(v.id);
   if (router_ && !stopped_) {
     router_->on_neighbour_down(v.id, now());
     pump();

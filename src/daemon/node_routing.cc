@@ -83,6 +83,8 @@ void Node::pump() {
     if (auto* up = std::get_if<routing::CircuitUp>(&*ev)) {
       on_circuit_up(*up);
     } else if (auto* down = std::get_if<routing::CircuitDown>(&*ev)) {
+      if (dataplane_ && dataplane_->channels)
+        dataplane_->channels->on_circuit_down(down->session, down->label, now());
       node_log()->info("circuit {:016x} to {} down: {}", down->circuit_id, text_of(down->remote),
                        reason_name(down->reason));
     } else if (auto* un = std::get_if<routing::Unreachable>(&*ev)) {
@@ -116,6 +118,10 @@ void Node::arm_routing_timer() {
 }
 
 void Node::on_circuit_up(const routing::CircuitUp& up) {
+  if (dataplane_ && dataplane_->channels) {
+    dataplane_->channels->on_circuit_up(up.remote, up.session, up.label, now());
+    dataplane_->schedule_flush();
+  }
   auto path = path_of(up.route);
   std::string shown;
   for (const auto& p : path) shown += (shown.empty() ? "" : " -> ") + p.get<std::string>();
@@ -145,6 +151,7 @@ void Node::on_circuit_up(const routing::CircuitUp& up) {
   }
   nlohmann::json j = {{"circuit_id", fmt::format("{:016x}", up.circuit_id)},
                       {"remote", text_of(up.remote)},
+                      {"node_id", to_hex(up.remote)},
                       {"hops", path.size() - 1},
                       {"path", path}};
   auto remote = up.remote;
@@ -184,6 +191,7 @@ void Node::connect(const std::string& peer, Duration timeout,
     auto path = path_of(info->route);
     found = {{"circuit_id", fmt::format("{:016x}", e.id)},
              {"remote", text_of(info->remote)},
+             {"node_id", to_hex(info->remote)},
              {"hops", path.size() - 1},
              {"path", path}};
   });

@@ -57,6 +57,12 @@ done
 in_ns "$QA" "$QC" peers --config "$WORK/qa/node.toml" | head -n 5
 in_ns "$QA" "$QC" routes --config "$WORK/qa/node.toml" | grep -q "$B_ID" || fail "qa did not cache the route to qb"
 
+# Round trips over the end-to-end channel (QUIC inside the circuit's DATAGRAMs).
+out=$(in_ns "$QA" "$QC" ping --config "$WORK/qa/node.toml" "$B_ID" -n 3 --timeout 20) ||
+  fail "qc ping over the channel failed: $out"
+echo "$out"
+echo "$out" | grep -q "3 replies, 0 lost" || fail "qc ping did not get 3 replies: $out"
+
 # Cut qr - qb: the circuit must disappear at qa and qr.
 ip -n "$QR" link set eth1 down
 log "cut qr - qb"
