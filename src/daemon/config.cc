@@ -102,7 +102,7 @@ class Reader {
     if (!n->is_number()) return fail(*n, prefix + std::string(key), "must be a number");
     double v =
         n->is_integer() ? static_cast<double>(*n->value<std::int64_t>()) : *n->value<double>();
-    if (v < lo || v > hi)
+    if (!(v >= lo && v <= hi))  // also refuses nan
       return fail(*n, prefix + std::string(key),
                   "must be between " + fmt(lo) + " and " + fmt(hi) + ", not " + fmt(v));
     *out = v;

@@ -169,3 +169,16 @@ wanted_circuits = 1
 
 }  // namespace
 }  // namespace qc::daemon
+
+namespace qc::daemon {
+namespace {
+
+TEST(Config, NanIsOutOfRange) {
+  auto c = parse_config("[identity]\nca=\"a\"\ncert=\"b\"\nkey=\"c\"\n[session]\nidle_timeout = nan\n",
+                        "/", "n.toml");
+  ASSERT_FALSE(c);
+  EXPECT_NE(c.error().message.find("session.idle_timeout"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace qc::daemon

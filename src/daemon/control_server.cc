@@ -156,11 +156,17 @@ void ControlServer::dispatch(const std::string& line, Reply reply) {
     return;
   }
   logger()->debug("control: {}", cmd);
-  it->second(req, [reply](Json r) {
-    if (!r.is_object()) r = Json{{"result", std::move(r)}};
-    if (!r.contains("ok")) r["ok"] = true;
-    reply(std::move(r));
-  });
+  // A request with a field of the wrong type makes nlohmann::json throw; that is the client's
+  // error, answered as such, never a reason for the node to stop.
+  try {
+    it->second(req, [reply](Json r) {
+      if (!r.is_object()) r = Json{{"result", std::move(r)}};
+      if (!r.contains("ok")) r["ok"] = true;
+      reply(std::move(r));
+    });
+  } catch (const nlohmann::json::exception& e) {
+    reply({{"ok", false}, {"error", std::string("bad request for '") + cmd + "': " + e.what()}});
+  }
 }
 
 Result<nlohmann::json> control_request(const std::string& path, const nlohmann::json& request,

@@ -49,11 +49,12 @@ void Node::on_channel_datagram(const identity::NodeId& peer, ByteView data) {
     }
     return;
   }
-  if (data[0] == kPong && data.size() >= 5) {
-    std::uint32_t seq;
+  if (data[0] == kPong && data.size() >= 9) {
+    std::uint32_t seq, id;
     std::memcpy(&seq, data.data() + 1, 4);
+    std::memcpy(&id, data.data() + 5, 4);
     for (auto& j : pings_) {
-      if (j->finished || j->peer != peer) continue;
+      if (j->finished || j->peer != peer || j->id != id) continue;
       auto it = j->outstanding.find(seq);
       if (it == j->outstanding.end()) continue;
       j->rtts.push_back(static_cast<double>(now() - it->second) / 1e6);
@@ -77,6 +78,7 @@ void Node::ping_step(PingJob& job) {
     ping[0] = kPing;
     std::uint32_t seq = static_cast<std::uint32_t>(job.sent + 1);
     std::memcpy(ping.data() + 1, &seq, 4);
+    std::memcpy(ping.data() + 5, &job.id, 4);
     job.outstanding[seq] = now();
     ++job.sent;
     if (auto r = ch->send_datagram(ping); !r) {
@@ -99,8 +101,10 @@ void Node::finish_ping(PingJob& job, Result<nlohmann::json> r) {
   if (job.step) job.step->cancel();
   if (job.deadline) job.deadline->cancel();
   auto done = std::move(job.done);
-  asio::post(io_, [this] {
-    std::erase_if(pings_, [](const std::unique_ptr<PingJob>& j) { return j->finished; });
+  // Erase only this job, on a later turn: its timer handlers already queued run first and see
+  // `finished`.
+  asio::post(io_, [this, jp = &job] {
+    std::erase_if(pings_, [jp](const std::unique_ptr<PingJob>& j) { return j.get() == jp; });
   });
   done(std::move(r));
 }
@@ -122,6 +126,8 @@ void Node::ping(const std::string& peer, int count, Duration interval, Duration 
       return;
     }
     auto job = std::make_unique<PingJob>();
+    static std::uint32_t next_id = 0;
+    job->id = ++next_id;
     job->name = peer;
     std::copy(id->begin(), id->end(), job->peer.begin());
     job->count = std::max(1, count);

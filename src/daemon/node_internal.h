@@ -56,6 +56,7 @@ std::string text_of_partial_bytes(const std::string& bytes);
 
 // A `qc ping` in progress.
 struct Node::PingJob {
+  std::uint32_t id = 0;  // in every ping of this job, so concurrent pings are told apart
   std::string name;
   identity::NodeId peer{};
   int count = 0;

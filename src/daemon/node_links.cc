@@ -166,6 +166,9 @@ void Node::on_beacon(const discovery::BeaconHeard& b) {
   Timestamp t = now();
   auto it = link->last_dial.find(key);
   if (it != link->last_dial.end() && t - it->second < 5 * kSecond) return;
+  if (link->last_dial.size() >= 1024)  // beacons are unauthenticated: keep this bounded
+    std::erase_if(link->last_dial, [t](const auto& kv) { return t - kv.second >= 5 * kSecond; });
+  if (link->last_dial.size() >= 1024) return;
   link->last_dial[key] = t;
   node_log()->info("beacon from {} at {} on {}: dialling", identity::text_id(b.partial),
                    addr.to_string(), b.interface_name);
@@ -222,14 +225,25 @@ void Node::resolve_later(std::size_t index, Duration delay) {
       resolve_later(index, 5 * kSecond);
       return;
     }
-    transport::Address probe(reinterpret_cast<const sockaddr*>(results.begin()->endpoint().data()),
-                             static_cast<socklen_t>(results.begin()->endpoint().size()));
+    // The first address the listen socket's family can reach (an IPv4 socket cannot dial IPv6).
+    auto chosen = results.begin();
+    bool v4_only = links_[0]->mgr->local_address().family() == AF_INET;
+    for (auto it = results.begin(); it != results.end(); ++it)
+      if (!v4_only || it->endpoint().address().is_v4()) {
+        chosen = it;
+        break;
+      }
+    transport::Address probe(reinterpret_cast<const sockaddr*>(chosen->endpoint().data()),
+                             static_cast<socklen_t>(chosen->endpoint().size()));
     Link* link = link_for_route_to(probe);
-    auto addr = for_socket(link->mgr->local_address(), results.begin()->endpoint());
+    auto addr = for_socket(link->mgr->local_address(), chosen->endpoint());
     if (addr.empty() ||
         (link->mgr->local_address().family() == AF_INET && addr.family() == AF_INET6)) {
-      node_log()->error("static peer {}: address family does not match listen.address {}",
-                        hp.to_string(), link->mgr->local_address().to_string());
+      node_log()->error(
+          "static peer {}: no address of a family listen.address {} can reach (use \"::\" for "
+          "both); retrying in 30 s",
+          hp.to_string(), link->mgr->local_address().to_string());
+      resolve_later(index, 30 * kSecond);
       return;
     }
     node_log()->info("static peer {} -> {}{}", hp.to_string(), addr.to_string(),

@@ -83,8 +83,10 @@ void Node::pump() {
     if (auto* up = std::get_if<routing::CircuitUp>(&*ev)) {
       on_circuit_up(*up);
     } else if (auto* down = std::get_if<routing::CircuitDown>(&*ev)) {
-      if (dataplane_ && dataplane_->channels)
+      if (dataplane_ && dataplane_->channels) {
         dataplane_->channels->on_circuit_down(down->session, down->label, now());
+        dataplane_->schedule_flush();
+      }
       node_log()->info("circuit {:016x} to {} down: {}", down->circuit_id, text_of(down->remote),
                        reason_name(down->reason));
     } else if (auto* un = std::get_if<routing::Unreachable>(&*ev)) {
@@ -160,13 +162,18 @@ void Node::on_circuit_up(const routing::CircuitUp& up) {
 
 void Node::finish_waiters(const std::function<bool(Waiter&)>& match,
                           Result<nlohmann::json> result) {
+  // Take the matching waiters out first: a callback may re-enter the router (and so this
+  // function) before it returns.
+  std::vector<std::unique_ptr<Waiter>> done;
   for (auto& w : waiters_) {
     if (w->finished || !match(*w)) continue;
     w->finished = true;
     if (w->timer) w->timer->cancel();
-    w->done(result);
+    done.push_back(std::move(w));
   }
-  std::erase_if(waiters_, [](const std::unique_ptr<Waiter>& w) { return w->finished; });
+  std::erase_if(waiters_, [](const std::unique_ptr<Waiter>& w) { return !w; });
+  for (auto& w : done) w->done(result);
+  // Their timers' handlers only compare pointers; destroying the waiters here is safe.
 }
 
 void Node::connect(const std::string& peer, Duration timeout,
