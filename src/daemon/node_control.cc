@@ -68,11 +68,9 @@ nlohmann::json Node::status_json() {
                       {"cluster", identity::cluster_prefix(identity_->cluster_id())},
                       {"links", links}};
   if (router_) {
-    const auto& st = router_->stats();
     j["routing"] = {{"circuits", router_->circuits().size()},
                     {"probe_entries", router_->probe_table().size()},
                     {"cached_routes", router_->route_cache().size()}};
-    (void)st;
   }
   if (discovery_) {
     const auto& c = discovery_->counters();
