@@ -140,6 +140,10 @@ transport::ConnectionSettings Channel::settings(transport::Role role, std::size_
   s.payload_shaping = false;
   s.max_window = config_.max_window;
   s.stream_send_buffer = config_.stream_send_buffer;
+  s.initial_max_stream_data = config_.initial_max_stream_data;
+  s.max_stream_window = config_.max_stream_window;
+  s.manual_stream_credit = config_.manual_stream_credit;
+  s.max_streams_bidi = config_.max_streams_bidi;
   return s;
 }
 
@@ -373,6 +377,10 @@ Result<std::int64_t> Channel::open_stream() {
     last_activity_ = now_;
   }
   return id;
+}
+
+void Channel::consume_stream(std::int64_t id, std::size_t bytes) {
+  if (conn_) conn_->consume_stream(id, bytes);
 }
 
 Result<std::size_t> Channel::write_stream(std::int64_t id, ByteView data, bool fin) {

@@ -75,6 +75,8 @@ class Channel final : public transport::ConnectionObserver, private transport::P
   // Returns the bytes taken; fewer than asked means wait for on_stream_writable.
   Result<std::size_t> write_stream(std::int64_t id, ByteView data, bool fin);
   Result<void> reset_stream(std::int64_t id, std::uint64_t code);
+  // With ChannelConfig::manual_stream_credit: the front end took `bytes` of stream `id`.
+  void consume_stream(std::int64_t id, std::size_t bytes);
   // kTooLarge when data exceeds datagram_room() (never silently dropped), kLimit when the queue
   // is full (retry), kClosed when not ready.
   Result<void> send_datagram(ByteView data);

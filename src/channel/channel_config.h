@@ -44,6 +44,13 @@ struct ChannelConfig {
   Duration keep_alive = 5 * kSecond;
   std::uint64_t max_window = 64u << 20;
   std::size_t stream_send_buffer = 8u << 20;
+  // Receive windows; with manual_stream_credit the front end credits what it took with
+  // Channel::consume_stream() (a slow reader holds the sender back).
+  std::uint64_t initial_max_stream_data = 2u << 20;
+  std::uint64_t max_stream_window = 16u << 20;
+  bool manual_stream_credit = false;
+  // Streams the peer may have open at once (proxied connections, API streams).
+  std::uint64_t max_streams_bidi = 1024;
 };
 
 }  // namespace qc::channel

@@ -1,5 +1,7 @@
 #include "daemon/config.h"
 
+#include "front/expose_policy.h"
+
 #include <toml++/toml.h>
 
 #include <filesystem>
@@ -169,8 +171,9 @@ Result<NodeConfig> parse_config(std::string_view text, const std::string& base_d
   NodeConfig c;
   QC_TRY(r.only(root, "",
                 {"log_level", "name", "data_dir", "identity", "listen", "peers", "session",
-                 "discovery", "routing"}));
-  for (auto key : {"identity", "listen", "peers", "session", "discovery", "routing"}) {
+                 "discovery", "routing", "socks", "expose"}));
+  for (auto key :
+       {"identity", "listen", "peers", "session", "discovery", "routing", "socks", "expose"}) {
     if (const toml::node* n = root.get(key); n && !n->is_table())
       return r.fail(*n, key, std::string("must be a table: write [") + key + "]");
   }
@@ -253,6 +256,28 @@ Result<NodeConfig> parse_config(std::string_view text, const std::string& base_d
     c.routing.fanout = static_cast<std::uint32_t>(fanout);
     c.routing.wanted_circuits = static_cast<std::uint32_t>(wanted);
   }
+
+  if (const toml::table* so = subtable(root, "socks")) {
+    QC_TRY(r.only(*so, "socks.", {"listen", "username", "password", "allow_direct"}));
+    std::string listen;
+    QC_TRY(r.str(*so, "socks.", "listen", &listen));
+    if (!listen.empty()) {
+      auto hp = parse_host_port(listen);
+      if (!hp) return r.fail(*so->get("listen"), "socks.listen", hp.error().message);
+      c.socks.listen = *hp;
+    }
+    QC_TRY(r.str(*so, "socks.", "username", &c.socks.username));
+    QC_TRY(r.str(*so, "socks.", "password", &c.socks.password));
+    QC_TRY(r.boolean(*so, "socks.", "allow_direct", &c.socks.allow_direct));
+    if (c.socks.username.empty() != c.socks.password.empty())
+      return r.fail(*so, "socks.username", "set both username and password, or neither");
+  }
+  if (const toml::table* ex = subtable(root, "expose")) {
+    QC_TRY(r.only(*ex, "expose.", {"ports"}));
+    QC_TRY(r.strings(*ex, "expose.", "ports", &c.expose));
+    if (auto p = front::ExposePolicy::parse(c.expose); !p)
+      return r.fail(*ex->get("ports"), "expose.ports", p.error().message);
+  }
   return c;
 }
 
@@ -302,6 +327,14 @@ std::string to_toml(const NodeConfig& c) {
     << "\ndeny = " << list(c.discovery.deny) << "\n";
   o << "\n[routing]\nfanout = " << c.routing.fanout
     << "\nwanted_circuits = " << c.routing.wanted_circuits << "\n";
+  if (c.socks.listen) {
+    o << "\n[socks]\nlisten = " << quote(c.socks.listen->to_string())
+      << "\nallow_direct = " << (c.socks.allow_direct ? "true" : "false") << "\n";
+    if (!c.socks.username.empty())
+      o << "username = " << quote(c.socks.username) << "\npassword = " << quote(c.socks.password)
+        << "\n";
+  }
+  if (!c.expose.empty()) o << "\n[expose]\nports = " << list(c.expose) << "\n";
   return o.str();
 }
 

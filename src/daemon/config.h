@@ -36,9 +36,19 @@
 //   [routing]
 //   fanout = 2                    # copies of one route probe a node forwards
 //   wanted_circuits = 2           # circuits kept to each peer the node talks to
+//
+//   [socks]
+//   listen = "127.0.0.1:1080"     # SOCKS5 proxy for local programs (off when unset)
+//   username = "u"                # with password: RFC 1929 authentication required
+//   password = "p"
+//   allow_direct = false          # let non-mesh destinations out from this node
+//
+//   [expose]
+//   ports = ["8080", "80=127.0.0.1:8000"]   # what other nodes may reach here (nothing by default)
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -91,6 +101,16 @@ struct NodeConfig {
     std::uint32_t fanout = 2;
     std::uint32_t wanted_circuits = 2;
   } routing;
+
+  // The SOCKS5 proxy for local programs (docs/socks5.md); off unless `listen` is set.
+  struct Socks {
+    std::optional<HostPort> listen;  // e.g. 127.0.0.1:1080
+    std::string username, password;  // both set: RFC 1929 authentication required
+    bool allow_direct = false;       // let non-mesh destinations out from this node
+  } socks;
+  // Ports of this node that other nodes may reach through proxied streams ("8080",
+  // "80=127.0.0.1:8000", ...; see front::ExposePolicy::parse). Nothing by default.
+  std::vector<std::string> expose;
 
   // The control socket: <data_dir>/control.sock.
   std::string control_socket() const { return data_dir + "/control.sock"; }

@@ -85,6 +85,7 @@ Result<void> Node::start() {
 
   init_control();
   if (auto r = control_->start(); !r) return Err(r.error());
+  if (auto r = init_front(); !r) return Err(r.error());
 
   node_log()->info("node {} ({}) listening on {}; address {}, cluster {}", label(),
                    identity_->hostname(config_.identity.suffix),
@@ -145,6 +146,12 @@ void Node::stop() {
       if (w->timer) w->timer->cancel();
       w->done(Err(Errc::kClosed, "the node is stopping"));
     }
+  std::vector<ChannelWaiter*> channel_waiters;
+  for (auto& w : channel_waiters_) channel_waiters.push_back(w.get());
+  for (ChannelWaiter* w : channel_waiters) {
+    finish_channel_waiter(*w, Err(Errc::kClosed, "the node is stopping"));
+  }
+  stop_front();
   if (discovery_) discovery_->stop();
   if (control_) control_->stop();
   for (auto& l : links_)

@@ -36,6 +36,12 @@ struct BeaconHeard;
 namespace qc::peerdb {
 class PeerDb;
 }
+namespace qc::front {
+class ByteStream;
+}
+namespace qc::channel {
+class Channel;
+}
 namespace qc::routing {
 class Router;
 class IdentitySigner;
@@ -84,6 +90,39 @@ class Node {
   void connect(const std::string& peer, Duration timeout,
                std::function<void(Result<nlohmann::json>)> done);
 
+  // The same for a parsed peer; `name` is how errors name it.
+  void connect(const identity::NodeIdPrefix& peer, const std::string& name, Duration timeout,
+               std::function<void(Result<nlohmann::json>)> done);
+
+  // ---- streams and datagrams over the channels (node_streams.cc) ----
+  using StreamDone = std::function<void(Result<std::unique_ptr<front::ByteStream>>)>;
+  // Opens a stream to service `port` of `peer` (text id, hostname, cluster IPv6 or hex
+  // prefix); circuits and the channel are made on demand. `done` runs once, from the loop and
+  // never inside dial(), with the stream once the peer's service accepted it, or an error:
+  // kUnreachable (no route, answered promptly), kLimit (port neither exposed nor listened on),
+  // kIo (the service refused), kTimeout.
+  void dial(const std::string& peer, std::uint16_t port, Duration timeout, StreamDone done);
+  // Opens a raw channel stream to `peer` (no port header): what the SOCKS5 front end's
+  // MeshDialer asks for. Same errors as dial().
+  void open_stream(const identity::NodeIdPrefix& peer, Duration timeout, StreamDone done);
+  // An in-process service on mesh port `port` (takes precedence over [expose]): streams other
+  // nodes dial to it are handed to `accept` with the dialling node's id. kInvalidArgument when
+  // the port already has a listener.
+  using Accept =
+      std::function<void(const identity::NodeId& peer, std::unique_ptr<front::ByteStream> s)>;
+  Result<void> listen(std::uint16_t port, Accept accept);
+  void unlisten(std::uint16_t port);
+  // Sends one unreliable datagram to `peer` over its channel (opened on demand). `done` gets
+  // kTooLarge when `data` exceeds datagram_room() of that channel (never silently dropped).
+  void send_datagram(const std::string& peer, Bytes data, Duration timeout,
+                     std::function<void(Result<void>)> done);
+  // Largest datagram the channel to `peer` carries now (0 when there is no ready channel).
+  std::size_t datagram_room(const identity::NodeId& peer);
+  // Datagrams from peers (sent with send_datagram).
+  std::function<void(const identity::NodeId& peer, ByteView data)> on_datagram;
+  // Where the SOCKS5 proxy listens (when [socks] listen is set and the node started).
+  std::optional<std::pair<std::string, std::uint16_t>> socks_endpoint() const;
+
   // Round trips over the end-to-end channel to `peer` (opened on demand, over the circuits that
   // connect() builds): `count` pings `interval` apart. `done` gets {"circuit": ..., "rtt_ms":
   // [...], "lost": n} or an error.
@@ -104,6 +143,8 @@ class Node {
   struct Waiter;
   struct Dataplane;
   struct PingJob;
+  struct ChannelWaiter;
+  struct Front;
   Node(asio::io_context& io, NodeConfig config, std::unique_ptr<identity::Identity> id);
 
   // links (node_links.cc)
@@ -134,6 +175,15 @@ class Node {
   void ping_step(PingJob& job);
   void finish_ping(PingJob& job, Result<nlohmann::json> r);
 
+  // streams, the SOCKS5 proxy and expose (node_streams.cc)
+  Result<void> init_front();
+  void with_channel(const identity::NodeIdPrefix& peer, const std::string& name,
+                    Duration timeout, std::function<void(Result<channel::Channel*>)> done);
+  void on_channel_event(const identity::NodeId& peer, const Error* closed);
+  bool on_app_datagram(const identity::NodeId& peer, ByteView data);
+  void finish_channel_waiter(ChannelWaiter& w, Result<channel::Channel*> r);
+  void stop_front();
+
   // control socket (node_control.cc)
   void init_control();
   void sweep_database();
@@ -161,6 +211,8 @@ class Node {
   std::vector<std::unique_ptr<Waiter>> waiters_;
   std::unique_ptr<Dataplane> dataplane_;
   std::vector<std::unique_ptr<PingJob>> pings_;
+  std::vector<std::unique_ptr<ChannelWaiter>> channel_waiters_;
+  std::unique_ptr<Front> front_;
   bool stopped_ = false;
   bool started_ = false;
 };

@@ -1,7 +1,8 @@
 // Node: the circuit data plane and the end-to-end channels on real sessions and the router.
 // Circuit packets ride the sessions' DATAGRAMs (circuit::DataPlane swaps labels at relays);
 // circuits this node ends feed the ChannelManager (one QUIC channel per peer). Channel DATAGRAMs
-// carry IPv6 packets (first byte 0x6_) in VPN mode and node messages: 0x01 ping, 0x02 pong.
+// carry IPv6 packets (first byte 0x6_) in VPN mode and node messages: 0x01 ping, 0x02 pong,
+// 0x03 an application datagram (Node::send_datagram, node_streams.cc).
 #include <cstring>
 
 #include "daemon/node_internal.h"
@@ -24,6 +25,8 @@ void Node::init_dataplane() {
     return;
   }
   cc.tls = *tls;
+  // Stream readers credit what they take (ChannelStream): a slow reader holds the sender back.
+  cc.manual_stream_credit = true;
   dataplane_->channels = std::make_unique<channel::ChannelManager>(cc, dataplane_->dp, *dataplane_);
   dataplane_->dp.set_receiver(dataplane_->channels.get());
   dataplane_->timer = std::make_unique<asio::steady_timer>(io_);
@@ -31,6 +34,7 @@ void Node::init_dataplane() {
 
 void Node::on_channel_ready(const identity::NodeId& peer) {
   node_log()->info("channel to {} ready", identity::text_id(identity::partial_of(peer)));
+  on_channel_event(peer, nullptr);
   for (auto& j : pings_)
     if (!j->finished && !j->started && j->peer == peer) {
       j->started = true;
@@ -40,6 +44,7 @@ void Node::on_channel_ready(const identity::NodeId& peer) {
 
 void Node::on_channel_datagram(const identity::NodeId& peer, ByteView data) {
   if (data.empty()) return;
+  if (on_app_datagram(peer, data)) return;
   if (data[0] == kPing && data.size() >= 5) {
     Bytes pong(data.begin(), data.end());
     pong[0] = kPong;

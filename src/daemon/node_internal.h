@@ -5,10 +5,15 @@
 #include <map>
 
 #include "channel/channel_manager.h"
+#include "daemon/channel_streams.h"
 #include "circuit/data_plane.h"
 #include "common/log.h"
 #include "daemon/node.h"
 #include "discovery/discovery.h"
+#include "front/local_connector.h"
+#include "front/mesh_dialer.h"
+#include "front/socks5_server.h"
+#include "front/tcp_dialer.h"
 #include "peerdb/peer_db.h"
 #include "routing/identity_crypto.h"
 #include "routing/router.h"
@@ -113,6 +118,25 @@ struct Node::Dataplane final : public circuit::CircuitIo, public channel::Channe
   void on_channel_closed(const identity::NodeId& peer, const Error& why) override {
     node_log()->info("channel to {} closed: {}", identity::text_id(identity::partial_of(peer)),
                      why.message);
+    if (streams) streams->on_channel_closed(peer, why);
+    node.on_channel_event(peer, &why);
+  }
+  void on_stream_opened(const identity::NodeId& peer, std::int64_t id) override {
+    if (streams) streams->on_stream_opened(peer, id);
+  }
+  void on_stream_data(const identity::NodeId& peer, std::int64_t id, ByteView data,
+                      bool fin) override {
+    if (streams) streams->on_stream_data(peer, id, data, fin);
+  }
+  void on_stream_reset(const identity::NodeId& peer, std::int64_t id,
+                       std::uint64_t code) override {
+    if (streams) streams->on_stream_reset(peer, id, code);
+  }
+  void on_stream_writable(const identity::NodeId& peer, std::int64_t id) override {
+    if (streams) streams->on_stream_writable(peer, id);
+  }
+  void on_stream_closed(const identity::NodeId& peer, std::int64_t id) override {
+    if (streams) streams->on_stream_closed(peer, id);
   }
   void on_datagram(const identity::NodeId& peer, ByteView data) override {
     node.on_channel_datagram(peer, data);
@@ -151,9 +175,44 @@ struct Node::Dataplane final : public circuit::CircuitIo, public channel::Channe
   Node& node;
   circuit::DataPlane dp;
   std::unique_ptr<channel::ChannelManager> channels;
+  ChannelStreams* streams = nullptr;  // owned by Node::Front
   std::unique_ptr<asio::steady_timer> timer;
   bool flush_posted = false;
   std::shared_ptr<bool> alive = std::make_shared<bool>(true);
+};
+
+// Someone waiting for the channel to a peer to be ready.
+struct Node::ChannelWaiter {
+  identity::NodeId peer{};
+  std::function<void(Result<channel::Channel*>)> done;
+  std::unique_ptr<asio::steady_timer> timer;
+  bool finished = false;
+};
+
+struct Node::Front {
+  // The MeshDialer's StreamOpener: a raw channel stream from the node.
+  class Opener final : public front::StreamOpener {
+   public:
+    Opener(Node& n, Duration timeout) : node_(n), timeout_(timeout) {}
+    void open(const identity::NodeIdPrefix& peer, Callback callback) override {
+      node_.open_stream(peer, timeout_, std::move(callback));
+    }
+
+   private:
+    Node& node_;
+    Duration timeout_;
+  };
+
+  Front(Node& n, asio::io_context& io, front::ExposePolicy policy)
+      : opener(n, 10 * kSecond), connector(io, std::move(policy)) {}
+
+  Opener opener;
+  std::unique_ptr<ChannelStreams> streams;
+  std::unique_ptr<front::TcpDialer> direct;
+  std::unique_ptr<front::MeshDialer> dialer;
+  front::LocalConnector connector;
+  std::unique_ptr<front::Socks5Server> socks;
+  std::map<std::uint16_t, Accept> listeners;
 };
 
 }  // namespace qc::daemon

@@ -184,7 +184,16 @@ void Node::connect(const std::string& peer, Duration timeout,
     done(Err(parsed.error()));
     return;
   }
-  routing::PeerPrefix prefix{parsed->bytes};
+  connect(*parsed, peer, timeout, std::move(done));
+}
+
+void Node::connect(const identity::NodeIdPrefix& parsed, const std::string& peer,
+                   Duration timeout, std::function<void(Result<nlohmann::json>)> done) {
+  if (!router_) {
+    done(Err(Errc::kClosed, "the node is not running"));
+    return;
+  }
+  routing::PeerPrefix prefix{parsed.bytes};
   if (prefix.partial() == identity_->partial_id()) {
     done(Err(Errc::kInvalidArgument, "that is this node itself"));
     return;

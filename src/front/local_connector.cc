@@ -96,6 +96,7 @@ class LocalConnector::Incoming : public std::enable_shared_from_this<Incoming>,
   }
 
   void on_port(std::uint16_t port) {
+    if (owner_->listening_ && owner_->listening_(port)) return hand_over(port);
     const ExposeRule* rule = owner_->policy_.find(port);
     if (rule == nullptr) {
       ++owner_->refused_;
@@ -156,6 +157,20 @@ class LocalConnector::Incoming : public std::enable_shared_from_this<Incoming>,
     splice_ = std::make_unique<Splice>(std::move(local), std::move(stream_), [weak](Result<void>) {
       if (auto self = weak.lock()) self->done();
     });
+  }
+
+  // An in-process listener takes the stream; this object is done with it.
+  void hand_over(std::uint16_t port) {
+    timer_.cancel();
+    Bytes response = encode_open_response(socks5::ReplyCode::kSucceeded);
+    if (stream_->write(response) != response.size()) return fail_hard();
+    phase_ = Phase::kDone;
+    stream_->set_handler(nullptr);
+    stream_closed_ = true;
+    LocalConnector* owner = owner_;
+    auto stream = std::move(stream_);
+    done();
+    owner->take_(port, std::move(stream));
   }
 
   void fail_hard() {

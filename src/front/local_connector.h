@@ -15,6 +15,7 @@
 #include <asio/io_context.hpp>
 
 #include <chrono>
+#include <functional>
 #include <map>
 #include <memory>
 
@@ -39,6 +40,16 @@ class LocalConnector {
 
   // Takes an incoming proxied stream (the Node calls this for each stream a peer opens).
   void accept(std::unique_ptr<ByteStream> stream);
+
+  // In-process services (the C++ API's listen()): when `listening(port)` is true, a stream
+  // asking for that port is answered 0x00 and handed to `take` (its handler unset, reading
+  // paused until the new owner's resume_reading()), before the expose list is consulted.
+  using Listening = std::function<bool(std::uint16_t port)>;
+  using Take = std::function<void(std::uint16_t port, std::unique_ptr<ByteStream> stream)>;
+  void set_listeners(Listening listening, Take take) {
+    listening_ = std::move(listening);
+    take_ = std::move(take);
+  }
   // Streams in progress (reading the header, connecting, or spliced).
   std::size_t active() const { return incoming_.size(); }
   // Connections refused because their port is not exposed (for metrics and tests).
@@ -55,6 +66,8 @@ class LocalConnector {
   std::map<std::uint64_t, std::shared_ptr<Incoming>> incoming_;
   std::uint64_t next_id_ = 1;
   std::size_t refused_ = 0;
+  Listening listening_;
+  Take take_;
 };
 
 }  // namespace qc::front

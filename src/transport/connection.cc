@@ -505,6 +505,14 @@ Result<std::size_t> Connection::write_stream(std::int64_t id, ByteView data, boo
   return taken;
 }
 
+void Connection::consume_stream(std::int64_t id, std::size_t bytes) {
+  if (state_ == State::kClosed || bytes == 0) return;
+  // Unknown or finished streams are fine: ngtcp2 ignores the stream part; the connection
+  // window is credited either way.
+  ngtcp2_conn_extend_max_stream_offset(impl_->conn, id, bytes);
+  ngtcp2_conn_extend_max_offset(impl_->conn, bytes);
+}
+
 Result<void> Connection::reset_stream(std::int64_t id, std::uint64_t code) {
   if (state_ != State::kOpen) return Err(Errc::kClosed, "connection not open");
   int rv = ngtcp2_conn_shutdown_stream(impl_->conn, id, code);

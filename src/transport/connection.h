@@ -95,6 +95,9 @@ class Connection {
   // than data.size() means back-pressure: wait for on_stream_writable()). `fin` takes effect
   // only if all of `data` was taken. kInvalidArgument for an unknown or finished stream.
   Result<std::size_t> write_stream(std::int64_t id, ByteView data, bool fin = false);
+  // With ConnectionSettings::manual_stream_credit: `bytes` of stream `id` were taken by the
+  // reader; the peer may send that much more (stream and connection windows).
+  void consume_stream(std::int64_t id, std::size_t bytes);
   // Abandons both directions of a stream with an application error code.
   Result<void> reset_stream(std::int64_t id, std::uint64_t code);
 

@@ -129,8 +129,10 @@ int ConnectionCallbacks::recv_stream_data(ngtcp2_conn* conn, uint32_t flags, int
   if (c->observer_ != nullptr && c->state_ != Connection::State::kClosed) {
     c->observer_->on_stream_data(stream_id, ByteView(data, datalen), fin);
   }
-  ngtcp2_conn_extend_max_stream_offset(conn, stream_id, datalen);
-  ngtcp2_conn_extend_max_offset(conn, datalen);
+  if (!c->settings_.manual_stream_credit) {
+    ngtcp2_conn_extend_max_stream_offset(conn, stream_id, datalen);
+    ngtcp2_conn_extend_max_offset(conn, datalen);
+  }
   return 0;
 }
 

@@ -56,6 +56,10 @@ struct ConnectionSettings {
   std::uint64_t max_stream_window = 32u << 20;
   std::uint64_t max_streams_bidi = 64;
   std::uint64_t max_streams_uni = 16;
+  // false: received stream data is credited back to the peer (flow control) as soon as the
+  // observer saw it. true: the owner credits it with Connection::consume_stream() once it has
+  // really taken the bytes, so a slow reader holds the sender back instead of a buffer growing.
+  bool manual_stream_credit = false;
 
   // Largest DATAGRAM frame we accept (0 turns RFC 9221 off for the peer's sends).
   std::uint64_t max_datagram_frame_size = 65535;
