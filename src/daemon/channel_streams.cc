@@ -233,8 +233,7 @@ void ChannelStreams::on_stream_opened(const NodeId& peer, std::int64_t id) {
   acceptor_(std::move(s));
 }
 
-void ChannelStreams::on_stream_data(const NodeId& peer, std::int64_t id, ByteView data,
-                                    bool fin) {
+void ChannelStreams::on_stream_data(const NodeId& peer, std::int64_t id, ByteView data, bool fin) {
   if (ChannelStream* s = find(peer, id)) {
     s->on_data(data, fin);
     return;

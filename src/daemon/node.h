@@ -118,6 +118,7 @@ class Node {
                      std::function<void(Result<void>)> done);
   // Largest datagram the channel to `peer` carries now (0 when there is no ready channel).
   std::size_t datagram_room(const identity::NodeId& peer);
+  std::size_t datagram_room(const identity::NodeIdPrefix& peer);
   // Datagrams from peers (sent with send_datagram).
   std::function<void(const identity::NodeId& peer, ByteView data)> on_datagram;
   // Where the SOCKS5 proxy listens (when [socks] listen is set and the node started).
@@ -137,6 +138,10 @@ class Node {
 
   // Called on the loop thread whenever a session comes up (true) or goes down (false).
   std::function<void(const SessionView&, bool up)> on_session_change;
+  // Called on the loop thread when a circuit this node ends is established (detail: the path)
+  // or gone (detail: why).
+  std::function<void(const identity::NodeId& remote, const std::string& detail, bool up)>
+      on_circuit_change;
 
  private:
   struct Link;
@@ -177,8 +182,8 @@ class Node {
 
   // streams, the SOCKS5 proxy and expose (node_streams.cc)
   Result<void> init_front();
-  void with_channel(const identity::NodeIdPrefix& peer, const std::string& name,
-                    Duration timeout, std::function<void(Result<channel::Channel*>)> done);
+  void with_channel(const identity::NodeIdPrefix& peer, const std::string& name, Duration timeout,
+                    std::function<void(Result<channel::Channel*>)> done);
   void on_channel_event(const identity::NodeId& peer, const Error* closed);
   bool on_app_datagram(const identity::NodeId& peer, ByteView data);
   void finish_channel_waiter(ChannelWaiter& w, Result<channel::Channel*> r);

@@ -5,9 +5,9 @@
 #include <map>
 
 #include "channel/channel_manager.h"
-#include "daemon/channel_streams.h"
 #include "circuit/data_plane.h"
 #include "common/log.h"
+#include "daemon/channel_streams.h"
 #include "daemon/node.h"
 #include "discovery/discovery.h"
 #include "front/local_connector.h"
@@ -128,8 +128,7 @@ struct Node::Dataplane final : public circuit::CircuitIo, public channel::Channe
                       bool fin) override {
     if (streams) streams->on_stream_data(peer, id, data, fin);
   }
-  void on_stream_reset(const identity::NodeId& peer, std::int64_t id,
-                       std::uint64_t code) override {
+  void on_stream_reset(const identity::NodeId& peer, std::int64_t id, std::uint64_t code) override {
     if (streams) streams->on_stream_reset(peer, id, code);
   }
   void on_stream_writable(const identity::NodeId& peer, std::int64_t id) override {

@@ -89,6 +89,7 @@ void Node::pump() {
       }
       node_log()->info("circuit {:016x} to {} down: {}", down->circuit_id, text_of(down->remote),
                        reason_name(down->reason));
+      if (on_circuit_change) on_circuit_change(down->remote, reason_name(down->reason), false);
     } else if (auto* un = std::get_if<routing::Unreachable>(&*ev)) {
       std::string who = un->peer.valid() ? identity::text_id(un->peer.partial()) : "?";
       node_log()->info("{} is unreachable: every probe branch answered dead-end", who);
@@ -129,6 +130,7 @@ void Node::on_circuit_up(const routing::CircuitUp& up) {
   for (const auto& p : path) shown += (shown.empty() ? "" : " -> ") + p.get<std::string>();
   node_log()->info("circuit {:016x} to {} established ({}): {}", up.circuit_id, text_of(up.remote),
                    up.originator ? "originator" : "destination", shown);
+  if (on_circuit_change) on_circuit_change(up.remote, shown, true);
   if (db_) {
     peerdb::Batch batch;
     peerdb::CachedRoute cr;

@@ -22,8 +22,7 @@ Result<void> Node::init_front() {
   if (!policy) return Err(Errc::kParse, "[expose] ports: " + policy.error().message);
   front_ = std::make_unique<Front>(*this, io_, std::move(*policy));
   if (config_.socks.allow_direct) front_->direct = std::make_unique<front::TcpDialer>(io_);
-  front_->dialer =
-      std::make_unique<front::MeshDialer>(io_, front_->opener, front_->direct.get());
+  front_->dialer = std::make_unique<front::MeshDialer>(io_, front_->opener, front_->direct.get());
   front_->connector.set_listeners(
       [this](std::uint16_t port) { return front_->listeners.count(port) > 0; },
       [this](std::uint16_t port, std::unique_ptr<front::ByteStream> s) {
@@ -37,9 +36,8 @@ Result<void> Node::init_front() {
   if (dataplane_ && dataplane_->channels) {
     front_->streams = std::make_unique<ChannelStreams>(io_, *dataplane_->channels,
                                                        [this] { dataplane_->schedule_flush(); });
-    front_->streams->set_acceptor([this](std::unique_ptr<ChannelStream> s) {
-      front_->connector.accept(std::move(s));
-    });
+    front_->streams->set_acceptor(
+        [this](std::unique_ptr<ChannelStream> s) { front_->connector.accept(std::move(s)); });
     dataplane_->streams = front_->streams.get();
   }
   if (config_.socks.listen) {
@@ -54,9 +52,9 @@ Result<void> Node::init_front() {
     o.destinations.allow_direct = config_.socks.allow_direct;
     auto server = front::Socks5Server::start(io_, o, *front_->dialer);
     if (!server)
-      return Err(server.error().code,
-                 "SOCKS5 proxy on " + config_.socks.listen->to_string() + ": " +
-                     server.error().message + " (change [socks] listen, or remove it)");
+      return Err(server.error().code, "SOCKS5 proxy on " + config_.socks.listen->to_string() +
+                                          ": " + server.error().message +
+                                          " (change [socks] listen, or remove it)");
     front_->socks = std::move(*server);
     auto ep = front_->socks->local_endpoint();
     node_log()->info("SOCKS5 proxy on {}:{}", ep.address().to_string(), ep.port());
@@ -140,9 +138,8 @@ void Node::on_channel_event(const identity::NodeId& peer, const Error* closed) {
   asio::post(io_, [this, peer, closed = closed != nullptr, why,
                    hit = std::make_shared<decltype(hit)>(std::move(hit))] {
     for (auto& w : *hit) {
-      channel::Channel* ch = dataplane_ && dataplane_->channels
-                                 ? dataplane_->channels->find(peer)
-                                 : nullptr;
+      channel::Channel* ch =
+          dataplane_ && dataplane_->channels ? dataplane_->channels->find(peer) : nullptr;
       if (!closed && ch != nullptr && ch->is_ready() && !ch->is_closed()) {
         w->done(ch);
       } else {
@@ -155,33 +152,29 @@ void Node::on_channel_event(const identity::NodeId& peer, const Error* closed) {
 void Node::open_stream(const identity::NodeIdPrefix& peer, Duration timeout, StreamDone done) {
   std::string name = identity::text_id(peer.partial());
   Timestamp deadline = now() + timeout;
-  with_channel(peer, name, timeout,
-               [this, deadline, name, done = std::move(done)](Result<channel::Channel*> ch) {
-                 if (!ch) return done(Err(ch.error()));
-                 identity::NodeId id = (*ch)->peer();
-                 // Retries while the peer's stream limit is reached (kLimit), until the deadline.
-                 auto attempt = std::make_shared<std::function<void()>>();
-                 auto timer = std::make_shared<asio::steady_timer>(io_);
-                 *attempt = [this, id, deadline, name, done, attempt, timer] {
-                   if (!front_ || !front_->streams)
-                     return done(Err(Errc::kClosed, "the node stopped"));
-                   auto s = front_->streams->open(id);
-                   if (s) {
-                     *attempt = nullptr;  // breaks the self-reference
-                     return done(std::unique_ptr<front::ByteStream>(std::move(*s)));
-                   }
-                   if (s.error().code != Errc::kLimit || now() >= deadline) {
-                     *attempt = nullptr;
-                     return done(Err(s.error().code, "stream to " + name + ": " +
-                                                         s.error().message));
-                   }
-                   timer->expires_after(std::chrono::nanoseconds(kStreamRetry));
-                   timer->async_wait([attempt](const std::error_code& ec) {
-                     if (!ec && *attempt) (*attempt)();
-                   });
-                 };
-                 (*attempt)();
-               });
+  with_channel(
+      peer, name, timeout,
+      [this, deadline, name, done = std::move(done)](Result<channel::Channel*> ch) {
+        if (!ch) return done(Err(ch.error()));
+        identity::NodeId id = (*ch)->peer();
+        // Retries while the peer's stream limit is reached (kLimit), until the deadline.
+        auto attempt = std::make_shared<std::function<void()>>();
+        auto timer = std::make_shared<asio::steady_timer>(io_);
+        std::weak_ptr<std::function<void()>> weak = attempt;
+        *attempt = [this, id, deadline, name, done, weak, timer] {
+          if (!front_ || !front_->streams) return done(Err(Errc::kClosed, "the node stopped"));
+          auto s = front_->streams->open(id);
+          if (s) return done(std::unique_ptr<front::ByteStream>(std::move(*s)));
+          if (s.error().code != Errc::kLimit || now() >= deadline)
+            return done(Err(s.error().code, "stream to " + name + ": " + s.error().message));
+          timer->expires_after(std::chrono::nanoseconds(kStreamRetry));
+          // The pending wait holds the attempt; nothing else does.
+          timer->async_wait([again = weak.lock()](const std::error_code& ec) {
+            if (!ec && again) (*again)();
+          });
+        };
+        (*attempt)();
+      });
 }
 
 void Node::dial(const std::string& peer, std::uint16_t port, Duration timeout, StreamDone done) {
@@ -207,16 +200,16 @@ void Node::dial(const std::string& peer, std::uint16_t port, Duration timeout, S
   timer->async_wait([finished, shared_done, peer, port](const std::error_code& ec) {
     if (ec || *finished) return;
     *finished = true;
-    (*shared_done)(Err(Errc::kTimeout, "no answer from " + peer + " port " +
-                                           std::to_string(port) + " in time"));
+    (*shared_done)(Err(Errc::kTimeout,
+                       "no answer from " + peer + " port " + std::to_string(port) + " in time"));
   });
-  front_->dialer->dial(d, [finished, timer, shared_done](
-                              Result<std::unique_ptr<front::ByteStream>> s) {
-    if (*finished) return;  // timed out: the stream (if any) is dropped, which resets it
-    *finished = true;
-    timer->cancel();
-    (*shared_done)(std::move(s));
-  });
+  front_->dialer->dial(
+      d, [finished, timer, shared_done](Result<std::unique_ptr<front::ByteStream>> s) {
+        if (*finished) return;  // timed out: the stream (if any) is dropped, which resets it
+        *finished = true;
+        timer->cancel();
+        (*shared_done)(std::move(s));
+      });
 }
 
 Result<void> Node::listen(std::uint16_t port, Accept accept) {
@@ -239,6 +232,16 @@ std::size_t Node::datagram_room(const identity::NodeId& peer) {
   return room > 1 ? room - 1 : 0;  // one byte says what the datagram is
 }
 
+std::size_t Node::datagram_room(const identity::NodeIdPrefix& peer) {
+  if (!router_) return 0;
+  std::optional<identity::NodeId> found;
+  router_->circuits().for_each([&](routing::CircuitHandle h, const routing::CircuitEntry&) {
+    const routing::EndpointInfo* info = router_->endpoint(h);
+    if (!found && info && peer.matches(info->remote)) found = info->remote;
+  });
+  return found ? datagram_room(*found) : 0;
+}
+
 void Node::send_datagram(const std::string& peer, Bytes data, Duration timeout,
                          std::function<void(Result<void>)> done) {
   auto cluster = identity_->cluster_id();
@@ -247,22 +250,21 @@ void Node::send_datagram(const std::string& peer, Bytes data, Duration timeout,
     asio::post(io_, [done, e = parsed.error()] { done(Err(e)); });
     return;
   }
-  with_channel(*parsed, peer, timeout,
-               [this, data = std::move(data), done](Result<channel::Channel*> ch) {
-                 if (!ch) return done(Err(ch.error()));
-                 Bytes d;
-                 d.reserve(data.size() + 1);
-                 d.push_back(kAppDatagram);
-                 d.insert(d.end(), data.begin(), data.end());
-                 auto r = (*ch)->send_datagram(d);
-                 if (!r && r.error().code == Errc::kTooLarge)
-                   return done(Err(Errc::kTooLarge,
-                                   "datagram of " + std::to_string(data.size()) +
-                                       " bytes; the channel carries at most " +
-                                       std::to_string(datagram_room((*ch)->peer()))));
-                 dataplane_->schedule_flush();
-                 done(r);
-               });
+  with_channel(
+      *parsed, peer, timeout, [this, data = std::move(data), done](Result<channel::Channel*> ch) {
+        if (!ch) return done(Err(ch.error()));
+        Bytes d;
+        d.reserve(data.size() + 1);
+        d.push_back(kAppDatagram);
+        d.insert(d.end(), data.begin(), data.end());
+        auto r = (*ch)->send_datagram(d);
+        if (!r && r.error().code == Errc::kTooLarge)
+          return done(Err(Errc::kTooLarge, "datagram of " + std::to_string(data.size()) +
+                                               " bytes; the channel carries at most " +
+                                               std::to_string(datagram_room((*ch)->peer()))));
+        dataplane_->schedule_flush();
+        done(r);
+      });
 }
 
 bool Node::on_app_datagram(const identity::NodeId& peer, ByteView data) {
