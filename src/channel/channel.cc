@@ -106,7 +106,19 @@ void Channel::choose_path() {
     }
   }
   if (!best) {
-    current_.reset();
+    // Every path looks failed. Keep sending on the one answered most recently rather than on
+    // none: a path that is only slow (queues behind a burst) still delivers, and QUIC recovers
+    // what a dead one loses; sending nothing would stall the channel until a probe returns.
+    for (std::size_t i = 0; i < paths_.size(); ++i) {
+      const ChannelPath& c = paths_[i];
+      if (c.dead || path_room(c) < need || c.rtt == 0) continue;
+      if (!best || c.answered_seq > paths_[*best].answered_seq) best = i;
+    }
+    if (!best) {
+      current_.reset();
+      return;
+    }
+    current_ = best;
     return;
   }
   if (current_ && *current_ < paths_.size() && usable(paths_[*current_])) {
@@ -245,9 +257,12 @@ void Channel::on_packet(circuit::SessionId session, circuit::Label label, Packet
 
 void Channel::on_stats(ChannelPath& p, ByteView body, Timestamp now) {
   auto s = circuit::decode_stats(body);
-  if (!s || !s->reply || p.probe_sent == 0 || s->seq != p.probe_seq) return;
-  p.rtt = now - p.probe_sent;
-  p.probe_sent = 0;
+  if (!s || !s->reply || s->seq <= p.answered_seq || s->seq > p.probe_seq) return;
+  const auto& slot = p.sent_probes[s->seq % p.sent_probes.size()];
+  if (slot.seq != s->seq) return;  // older than what we remember
+  p.answered_seq = s->seq;
+  p.rtt = now - slot.sent;
+  if (s->seq == p.probe_seq) p.probe_sent = 0;
   p.unanswered = 0;
   p.failed = false;
   p.hops = s->hops;
@@ -272,9 +287,11 @@ void Channel::probe(Timestamp now) {
     sb.seq = ++probe_seq_;
     p.probe_seq = sb.seq;
     p.probe_sent = now;
+    p.sent_probes[sb.seq % p.sent_probes.size()] = {sb.seq, now};
     if (dp_.send(p.session, p.label, PacketType::kStats, circuit::encode_stats(sb)) ==
         SendStatus::kClosed) {
       p.failed = true;
+      p.dead = true;
     }
     if (wake) (void)dp_.send(p.session, p.label, PacketType::kWake, {});
   }
@@ -362,7 +379,7 @@ void Channel::commit(const transport::Path&, std::size_t len, std::uint8_t) {
     if (st == SendStatus::kTooBig) ++p.too_big;
     if (st == SendStatus::kBlocked) break;
     // The path cannot carry it (closed, or its room shrank): use another one.
-    if (st == SendStatus::kClosed) p.failed = true;
+    if (st == SendStatus::kClosed) p.failed = p.dead = true;
     if (st == SendStatus::kTooBig) p.hop_room = std::min(p.hop_room, len - 1);
     choose_path();
   }

@@ -52,6 +52,10 @@ class ChannelManager final : public circuit::CircuitReceiver {
   // The channel to `peer`, or null.
   Channel* find(const NodeId& peer);
   std::size_t size() const { return channels_.size(); }
+  template <class F>
+  void for_each(F&& f) const {
+    for (const auto& [peer, ch] : channels_) f(*ch);
+  }
 
   // circuit::CircuitReceiver
   void on_circuit_packet(circuit::SessionId session, circuit::Label label, circuit::PacketType type,

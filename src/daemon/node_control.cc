@@ -30,6 +30,23 @@ nlohmann::json Node::peers_json() {
                         {"interface_id", v.interface_id},
                         {"dialled", v.dialled},
                         {"rtt_ms", v.rtt_ms}});
+    if (link::Session* ss = session_of(v.id)) {
+      auto st = ss->transport_stats();
+      sessions.back()["transport"] = {{"cwnd", st.cwnd},
+                                      {"bytes_in_flight", st.bytes_in_flight},
+                                      {"packets_sent", st.packets_sent},
+                                      {"packets_received", st.packets_received},
+                                      {"datagrams_sent", st.datagrams_sent},
+                                      {"datagrams_received", st.datagrams_received},
+                                      {"datagrams_dropped", st.datagrams_dropped},
+                                      {"datagrams_queued", st.datagrams_queued},
+                                      {"pto_count", st.pto_count},
+                                      {"loss_timer_armed", st.loss_detection_timer != 0 &&
+                                                           st.loss_detection_timer != kNever},
+                                      {"expiry_in_ms", st.expiry == kNever ? -1.0
+                                                       : (static_cast<double>(st.expiry) -
+                                                          static_cast<double>(now())) / 1e6}};
+    }
   }
   nlohmann::json known = nlohmann::json::array();
   if (db_) {
@@ -71,6 +88,42 @@ nlohmann::json Node::status_json() {
     j["routing"] = {{"circuits", router_->circuits().size()},
                     {"probe_entries", router_->probe_table().size()},
                     {"cached_routes", router_->route_cache().size()}};
+  }
+  if (dataplane_) {
+    const auto& d = dataplane_->dp.stats();
+    j["dataplane"] = {{"forwarded", d.forwarded},       {"forwarded_bytes", d.forwarded_bytes},
+                      {"delivered", d.delivered},       {"sent_local", d.sent_local},
+                      {"unknown_label", d.unknown_label}, {"malformed", d.malformed},
+                      {"queued", d.queued},             {"queue_drops", d.queue_drops},
+                      {"too_big", d.too_big},           {"closed_drops", d.closed_drops}};
+    if (dataplane_->channels) {
+      nlohmann::json chans = nlohmann::json::array();
+      dataplane_->channels->for_each([&](const channel::Channel& ch) {
+        nlohmann::json paths = nlohmann::json::array();
+        for (std::size_t i = 0; i < ch.paths().size(); ++i) {
+          const auto& p = ch.paths()[i];
+          paths.push_back({{"session", p.session},
+                           {"label", p.label},
+                           {"in_use", ch.current_path() == i},
+                           {"failed", p.failed},
+                           {"unanswered", p.unanswered},
+                           {"rtt_ms", static_cast<double>(p.rtt) / 1e6},
+                           {"packets_sent", p.packets_sent}});
+        }
+        auto st = ch.stats();
+        chans.push_back({{"peer", identity::text_id(identity::partial_of(ch.peer()))},
+                         {"ready", ch.is_ready()},
+                         {"packet_size", ch.packet_size()},
+                         {"srtt_ms", static_cast<double>(st.smoothed_rtt) / 1e6},
+                         {"cwnd", st.cwnd},
+                         {"bytes_in_flight", st.bytes_in_flight},
+                         {"packets_sent", st.packets_sent},
+                         {"packets_received", st.packets_received},
+                         {"packets_dropped", ch.packets_dropped()},
+                         {"paths", paths}});
+      });
+      j["channels"] = chans;
+    }
   }
   if (discovery_) {
     const auto& c = discovery_->counters();

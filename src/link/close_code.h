@@ -17,6 +17,7 @@ enum class CloseCode : std::uint32_t {
   kVersionMismatch = 7,    // Hello carries a protocol version we do not speak
   kHelloTimeout = 8,       // no Hello in time after the handshake
   kBacklog = 9,            // the peer does not read its control stream
+  kStalled = 10,           // the sender's congestion state got stuck; the dialler redials
 };
 
 const char* close_code_name(CloseCode c);

@@ -24,6 +24,8 @@ const char* close_code_name(CloseCode c) {
       return "hello timeout";
     case CloseCode::kBacklog:
       return "control backlog";
+    case CloseCode::kStalled:
+      return "transport stalled";
   }
   return "unknown";
 }

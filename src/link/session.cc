@@ -35,6 +35,10 @@ transport::Address Session::remote_address() const {
   return conn_ != nullptr ? conn_->path().remote : transport::Address();
 }
 
+transport::ConnectionStats Session::transport_stats() const {
+  return conn_ != nullptr ? conn_->stats() : transport::ConnectionStats{};
+}
+
 Duration Session::rtt() const {
   return conn_ != nullptr ? conn_->stats().smoothed_rtt : 0;
 }
@@ -200,6 +204,13 @@ Result<std::size_t> Session::write_stream(std::int64_t id, ByteView data, bool f
 
 void Session::on_datagram(ByteView data) {
   if (state_ == State::kUp) host_.on_session_datagram(*this, data);
+}
+
+void Session::on_congestion_stalled() {
+  logger()->warn("session with {} ({}): the QUIC connection stalled; closing it so it is "
+                 "re-dialled", peer_text_id_.empty() ? "?" : peer_text_id_,
+                 remote_address().to_string());
+  close(CloseCode::kStalled, "transport stalled");
 }
 
 void Session::on_datagrams_writable() {

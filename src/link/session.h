@@ -82,6 +82,8 @@ class Session final : public transport::ConnectionObserver {
   transport::Address remote_address() const;
   // Smoothed RTT from QUIC; control Ping/Pong RTT in last_ping_rtt() (0 before the first Pong).
   Duration rtt() const;
+  // The QUIC connection's counters (zeros before it exists).
+  transport::ConnectionStats transport_stats() const;
   Duration last_ping_rtt() const { return ping_rtt_; }
   transport::Endpoint::Handle handle() const { return handle_; }
   transport::Connection* connection();
@@ -109,6 +111,7 @@ class Session final : public transport::ConnectionObserver {
   void on_stream_writable(std::int64_t id) override;
   void on_datagram(ByteView data) override;
   void on_datagrams_writable() override;
+  void on_congestion_stalled() override;
   void on_closed(const transport::CloseInfo& info) override;
 
  private:

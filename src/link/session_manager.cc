@@ -235,6 +235,17 @@ void SessionManager::on_session_closed(Session& s, const transport::CloseInfo& i
     logger()->debug("incoming session {} from {} ended before it was up: {}", s.id(),
                     s.remote_address().to_string(), info.to_string());
   }
+  // A stalled connection (see ConnectionObserver::on_congestion_stalled) is replaced at once by
+  // the side that dialled it, whoever noticed the stall.
+  if (!stopping_ && was_up && s.dialled() && info.application &&
+      info.error_code == static_cast<std::uint64_t>(CloseCode::kStalled)) {
+    transport::Address remote = s.remote_address();
+    identity::NodeId peer = s.peer_id();
+    logger()->info("re-dialling {} at {} after a stalled session", s.peer_text_id(),
+                   remote.to_string());
+    if (auto r = dial(remote, peer); !r)
+      logger()->info("re-dial of {} failed: {}", remote.to_string(), r.error().message);
+  }
   if (!stopping_) {
     for (auto& sp : static_peers_) {
       if (sp->current == s.id()) {

@@ -413,13 +413,41 @@ void Connection::finish(const CloseInfo& info) {
 Timestamp Connection::expiry() const {
   if (state_ == State::kClosed) return kNever;
   if (state_ == State::kClosePending) return 0;
-  return ngtcp2_conn_get_expiry(impl_->conn);
+  Timestamp t = ngtcp2_conn_get_expiry(impl_->conn);
+  if (stall_since_ != 0 && !stall_reported_) t = std::min(t, stall_since_ + kStallLimit);
+  return t;
+}
+
+void Connection::check_stall(Timestamp now) {
+  if (state_ != State::kOpen || stall_reported_) return;
+  ngtcp2_conn_stat cs;
+  ngtcp2_conn_get_conn_stat(impl_->conn, &cs);
+  bool stuck = cs.cwnd > 0 && cs.bytes_in_flight >= cs.cwnd &&
+               (cs.loss_detection_timer == UINT64_MAX || cs.loss_detection_timer == 0);
+  if (!stuck) {
+    stall_since_ = 0;
+    return;
+  }
+  if (stall_since_ == 0) {
+    stall_since_ = now;
+    return;
+  }
+  if (now - stall_since_ < kStallLimit) return;
+  stall_reported_ = true;
+  logger()->warn("connection to {}: congestion window full ({} of {} bytes in flight) with "
+                 "nothing ack-eliciting in flight for {} ms: stalled",
+                 path().remote.to_string(), cs.bytes_in_flight, cs.cwnd,
+                 (now - stall_since_) / kMillisecond);
+  if (observer_ != nullptr) observer_->on_congestion_stalled();
 }
 
 void Connection::handle_expiry(Timestamp now) {
   if (state_ == State::kClosed || state_ == State::kClosePending) return;
   int rv = ngtcp2_conn_handle_expiry(impl_->conn, now);
-  if (rv == 0) return;
+  if (rv == 0) {
+    check_stall(now);
+    return;
+  }
   if (rv == NGTCP2_ERR_IDLE_CLOSE) {
     logger()->debug("connection to {} idle for too long", path().remote.to_string());
     finish(CloseInfo{CloseInfo::Kind::kIdleTimeout, false, 0, "idle timeout"});
@@ -578,8 +606,9 @@ long Connection::write_one(std::uint8_t* dst, std::size_t dstlen, void* path_sto
       continue;
     }
     if (nw != 0 || accepted) return nw;
-    // Nothing written and not accepted: congestion-limited. Streams cannot go either.
-    return 0;
+    // Nothing written and not accepted: congestion-limited. Streams cannot go either, but ACKs
+    // and loss-recovery probes still must (without them a lossy path never reopens its cwnd).
+    return ngtcp2_conn_write_pkt(conn, &ps->path, pi, dst, dstlen, now);
   }
   // 2. Streams, round robin.
   std::size_t tried = 0;
@@ -671,6 +700,7 @@ void Connection::write_packets(Timestamp now, PacketSink& sink, std::size_t max_
   // Pacing starts once the handshake is done: pacing the handshake at the default initial RTT
   // (333 ms) costs ~20 ms per connection (nested-quic.md section 6.1).
   if (completed_) ngtcp2_conn_update_pkt_tx_time(impl_->conn, now);
+  if (stall_since_ == 0) check_stall(now);  // starts the watch; handle_expiry acts on it
 }
 
 ConnectionStats Connection::stats() const {
@@ -681,6 +711,10 @@ ConnectionStats Connection::stats() const {
   s.min_rtt = cs.min_rtt;
   s.cwnd = cs.cwnd;
   s.bytes_in_flight = cs.bytes_in_flight;
+  s.pto_count = cs.pto_count;
+  s.loss_detection_timer = cs.loss_detection_timer;
+  s.expiry = expiry();
+  s.datagrams_queued = dgram_count_;
   return s;
 }
 

@@ -43,6 +43,10 @@ struct ConnectionStats {
   std::uint64_t datagrams_sent = 0;
   std::uint64_t datagrams_received = 0;
   std::uint64_t datagrams_dropped = 0;  // never sent: no longer fit the path
+  std::uint64_t datagrams_queued = 0;   // waiting to be sent now
+  std::uint64_t pto_count = 0;
+  Timestamp loss_detection_timer = 0;  // ngtcp2's clock (0/max: not armed)
+  Timestamp expiry = 0;                 // when handle_expiry() is due
 };
 
 struct SendDatagramResult {
@@ -52,6 +56,10 @@ struct SendDatagramResult {
 
 class Connection {
  public:
+  // How long a full congestion window with nothing ack-eliciting in flight is tolerated
+  // before on_congestion_stalled().
+  static constexpr Duration kStallLimit = kSecond;
+
   // Starts a client connection on `path`; the first packets come from write_packets().
   static Result<std::unique_ptr<Connection>> connect(const ConnectionSettings& settings,
                                                      const Path& path, ConnectionObserver* observer,
@@ -180,6 +188,9 @@ class Connection {
   std::size_t dgram_count_ = 0;
   std::uint64_t next_dgram_id_ = 0;
   bool dgram_want_writable_ = false;
+  Timestamp stall_since_ = 0;  // when the stuck congestion state was first seen (0: not stuck)
+  bool stall_reported_ = false;
+  void check_stall(Timestamp now);
 
   std::uint64_t close_code_ = 0;
   std::string close_reason_;

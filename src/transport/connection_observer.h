@@ -73,6 +73,11 @@ class ConnectionObserver {
   virtual void on_datagram_lost(std::uint64_t /*id*/) {}
   // send_datagram() said kBlocked before; the queue has room again.
   virtual void on_datagrams_writable() {}
+  // The congestion window has been full for Connection::kStallLimit with nothing
+  // ack-eliciting in flight, so nothing will ever drain it: ngtcp2 0.12 can leak
+  // bytes_in_flight when padded ACK-only packets are lost (fixed upstream in 1.8, "do not
+  // count PADDING to CWND"). The connection cannot recover; the owner should replace it.
+  virtual void on_congestion_stalled() {}
   // The path's largest UDP payload changed (PMTUD, migration); `datagram_room` is the new
   // largest DATAGRAM payload.
   virtual void on_path_mtu_changed(std::size_t /*udp_payload*/, std::size_t /*datagram_room*/) {}

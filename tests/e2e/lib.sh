@@ -6,7 +6,7 @@
 set -u
 
 QC="${QC:-${QC_BINARY_DIR:-$(pwd)/build}/qc}"
-WORK="$(mktemp -d /tmp/qc-e2e.XXXXXX)"
+WORK="$(mktemp -d "${TMPDIR:-/tmp}/qc-e2e.XXXXXX")"
 PREFIX="qce$$"          # every namespace and link name this test creates starts with this
 declare -a QC_PIDS=()
 declare -a QC_NETNS=()

@@ -1,0 +1,116 @@
+#!/bin/bash
+# Bulk transfers over real sessions in namespaces, with qc-pipe (examples/, on the C++ API) as
+# the end nodes and `qc node` as relays. A diamond: qa - qr1 - qb and qa - qr2 - qb (qa and qb
+# share no link).
+#   1. 200 MB qa -> qb arrives intact (sha256).
+#   2. Mid-transfer, the relay carrying the traffic loses its link to qb: the channel moves to
+#      the other relay and the transfer still completes intact; the longest stall is reported.
+#   3. With 2% of packets dropped at random on the relays' links to qb (nftables), a transfer
+#      completes intact.
+# Needs root (network namespaces).
+source "$(dirname "$0")/lib.sh"
+require_root
+PIPE="${QC_BINARY_DIR:-$(dirname "$QC")}/examples/qc-pipe"
+[ -x "$PIPE" ] || fail "qc-pipe not built ($PIPE)"
+command -v nft >/dev/null || fail "nft not installed (scripts/deps installs nftables)"
+
+QA=$(make_ns qa); Q1=$(make_ns qr1); Q2=$(make_ns qr2); QB=$(make_ns qb)
+make_veth "$QA" eth0 10.94.1.1/24 "$Q1" eth0 10.94.1.2/24
+make_veth "$Q1" eth1 10.94.2.2/24 "$QB" eth0 10.94.2.1/24
+make_veth "$QA" eth1 10.94.3.1/24 "$Q2" eth0 10.94.3.2/24
+make_veth "$Q2" eth1 10.94.4.2/24 "$QB" eth1 10.94.4.1/24
+
+make_pki "$WORK" qa qr1 qr2 qb
+LOG_LEVEL=info
+for n in qa qr1 qr2 qb; do
+  node_config "$WORK/$n/node.toml" "$WORK/$n" '[session]' 'idle_timeout = 3' 'keepalive = 0.5'
+done
+A_ID=$(text_id "$WORK/qa"); B_ID=$(text_id "$WORK/qb")
+R1_ID=$(text_id "$WORK/qr1"); R2_ID=$(text_id "$WORK/qr2")
+log "qa=$A_ID qr1=$R1_ID qr2=$R2_ID qb=$B_ID"
+start_bg qr1 in_ns "$Q1" "$QC" node --config "$WORK/qr1/node.toml"
+start_bg qr2 in_ns "$Q2" "$QC" node --config "$WORK/qr2/node.toml"
+
+head -c 200000000 /dev/urandom >"$WORK/data.bin"
+WANT=$(sha256sum "$WORK/data.bin" | cut -d' ' -f1)
+
+check() {
+  local name=$1 out=$2
+  local got
+  got=$(sha256sum "$out" | cut -d' ' -f1)
+  [ "$got" = "$WANT" ] || fail "$name: data arrived damaged"
+  log "$name: 200 MB intact"
+}
+
+# qb's receiver writes its output file directly.
+transfer_to_file() {
+  local name=$1 action=${2:-}
+  start_bg "$name-b" in_ns "$QB" bash -c "exec '$PIPE' --config '$WORK/qb/node.toml' --listen 9 --stats --timeout 60 > '$WORK/$name.out'"
+  local bpid=$LAST_PID
+  wait_for "$WORK/$name-b.log" "listening on mesh port 9" 20 || fail "$name: qb's qc-pipe did not start"
+  start_bg "$name-a" in_ns "$QA" bash -c "exec '$PIPE' --config '$WORK/qa/node.toml' --dial '$B_ID:9' --timeout 60 < '$WORK/data.bin' > /dev/null"
+  local apid=$LAST_PID
+  wait_for "$WORK/$name-a.log" "stream with .* open" 60 || fail "$name: qa could not open the stream"
+  [ -n "$action" ] && "$action"
+  for _ in $(seq 1800); do kill -0 "$bpid" 2>/dev/null || break; sleep 0.1; done
+  kill -0 "$bpid" 2>/dev/null && fail "$name: the transfer did not finish in 180 s"
+  wait "$bpid" || fail "$name: qb's qc-pipe failed"
+  wait "$apid" || fail "$name: qa's qc-pipe failed"
+  STATS=$(grep "received" "$WORK/$name-b.log")
+  log "$name: $STATS"
+  check "$name" "$WORK/$name.out"
+  rm -f "$WORK/$name.out"
+}
+
+# ONLY=plain|failover|loss runs one part (for debugging).
+want() { [ -z "${ONLY:-}" ] || [ "$ONLY" = "$1" ]; }
+
+# 1. Plain 200 MB.
+want plain && transfer_to_file plain
+
+# 2. Failover: find the relay carrying the traffic (its link to qb counts the bytes) and cut it.
+# Bytes a relay sent towards qb (TX on its eth1).
+tx_bytes() { ip -n "$1" -s link show eth1 | awk '/TX:/{getline; print $1}'; }
+cut_busy_relay() {
+  local a1 a2 b1 b2
+  sleep 0.5
+  a1=$(tx_bytes "$Q1"); a2=$(tx_bytes "$Q2")
+  sleep 0.3
+  b1=$(tx_bytes "$Q1"); b2=$(tx_bytes "$Q2")
+  if [ $((b1 - a1)) -ge $((b2 - a2)) ]; then BUSY=$Q1; else BUSY=$Q2; fi
+  ip -n "$BUSY" link set eth1 down
+  log "failover: cut $(basename "$BUSY")'s link to qb mid-transfer"
+}
+# A rate limit on the relays' links to qb (tbf) makes the transfer last long enough to cut it.
+for ns in "$Q1" "$Q2"; do
+  ip netns exec "$ns" tc qdisc add dev eth1 root tbf rate 400mbit burst 256kb latency 50ms ||
+    fail "tc tbf not available"
+done
+if want failover; then
+  transfer_to_file failover cut_busy_relay
+  stall=$(echo "$STATS" | sed -n 's/.*longest stall \([0-9.]*\) s.*/\1/p')
+  log "failover: longest stall ${stall} s (issue target: below 2 s)"
+  ip -n "$BUSY" link set eth1 up
+fi
+for ns in "$Q1" "$Q2"; do ip netns exec "$ns" tc qdisc del dev eth1 root; done
+
+# 3. 2% random loss on both relays' links to qb.
+for ns in "$Q1" "$Q2"; do
+  ip netns exec "$ns" nft add table inet qcloss
+  ip netns exec "$ns" nft add chain inet qcloss out '{ type filter hook output priority 0; policy accept; }'
+  ip netns exec "$ns" nft add chain inet qcloss fwd '{ type filter hook forward priority 0; policy accept; }'
+  ip netns exec "$ns" nft add rule inet qcloss out oifname eth1 numgen random mod 100 '<' 2 counter drop
+done
+# Both paths must be up again before the lossy run (sessions re-form by discovery).
+wait_for "$WORK/qr1.log" "session up" 30 || true
+sleep 3
+want loss || { log "PASS"; exit 0; }
+transfer_to_file loss
+drops=0
+for ns in "$Q1" "$Q2"; do
+  n=$(ip netns exec "$ns" nft list chain inet qcloss out | sed -n 's/.*packets \([0-9]*\).*/\1/p')
+  drops=$((drops + ${n:-0}))
+done
+[ "$drops" -gt 0 ] || fail "the loss rule dropped nothing"
+log "loss: $drops packets dropped on the relays' links to qb"
+log "PASS"
