@@ -52,11 +52,16 @@ int main(int argc, char** argv) {
       return argv[++i];
     };
     if (a == "--help" || a == "-h") return usage(0);
-    if (a == "--config") config = value();
-    else if (a == "--listen") listen_port = std::atoi(value().c_str());
-    else if (a == "--dial") dial = value();
-    else if (a == "--stats") stats = true;
-    else if (a == "--timeout") timeout_s = std::atoi(value().c_str());
+    if (a == "--config")
+      config = value();
+    else if (a == "--listen")
+      listen_port = std::atoi(value().c_str());
+    else if (a == "--dial")
+      dial = value();
+    else if (a == "--stats")
+      stats = true;
+    else if (a == "--timeout")
+      timeout_s = std::atoi(value().c_str());
     else {
       std::fprintf(stderr, "qc-pipe: unknown argument '%s'\n", a.c_str());
       return usage(2);
@@ -115,8 +120,7 @@ int main(int argc, char** argv) {
         stream = std::move(*s);
         break;
       }
-      bool retry = s.error().code == qc::Errc::kUnreachable ||
-                   s.error().code == qc::Errc::kTimeout;
+      bool retry = s.error().code == qc::Errc::kUnreachable || s.error().code == qc::Errc::kTimeout;
       if (!retry || std::chrono::steady_clock::now() >= deadline) {
         std::fprintf(stderr, "qc-pipe: %s\n", s.error().message.c_str());
         return 1;
@@ -159,8 +163,10 @@ int main(int argc, char** argv) {
     }
     if (*n == 0) break;
     auto now = Clock::now();
-    if (received == 0) first = now;
-    else max_gap = std::max(max_gap, std::chrono::duration<double>(now - last).count());
+    if (received == 0)
+      first = now;
+    else
+      max_gap = std::max(max_gap, std::chrono::duration<double>(now - last).count());
     last = now;
     received += *n;
     for (std::size_t off = 0; off < *n;) {
@@ -176,7 +182,8 @@ int main(int argc, char** argv) {
   sender.join();
   if (stats) {
     double secs = received ? std::chrono::duration<double>(last - first).count() : 0;
-    std::fprintf(stderr, "qc-pipe: received %llu bytes in %.3f s (%.1f MB/s); longest stall %.3f s\n",
+    std::fprintf(stderr,
+                 "qc-pipe: received %llu bytes in %.3f s (%.1f MB/s); longest stall %.3f s\n",
                  static_cast<unsigned long long>(received), secs,
                  secs > 0 ? static_cast<double>(received) / secs / 1e6 : 0.0, max_gap);
   }
