@@ -75,10 +75,19 @@ python3 -c "import sys; sys.exit(0 if $t1 - $t0 < 5 else 1)" ||
   fail "host unreachable for an unknown node took $(python3 -c "print($t1-$t0)") s (want < 5 s)"
 log "unknown node: $out"
 
-# Garbage on the proxy port, then a normal fetch still works.
+# Garbage on the proxy port while a large fetch runs: the fetch must finish intact, and a normal
+# fetch still works afterwards.
+"${CURL[@]}" --limit-rate 20M -o "$WORK/during.bin" "$URL/big.bin" 2>"$WORK/during.err" &
+DURING=$!
+sleep 0.5
 in_ns "$QA" python3 - <<'EOF'
 import socket
-for payload in [b"\x04\x01\x00\x50\x7f\x00\x00\x01\x00", b"GET / HTTP/1.1\r\n\r\n", b"\x05\xff" + b"A" * 300, b"\x05"]:
+for payload in [b"\x04\x01\x00\x50\x7f\x00\x00\x01\x00",          # SOCKS4
+                b"GET / HTTP/1.1\r\n\r\n",                              # not SOCKS at all
+                b"\x05\xff" + b"A" * 300,                                 # oversized greeting
+                b"\x05",                                                  # truncated
+                b"\x05\x01\x00\x05\x09\x00\x03\xff" + b"x" * 255 + b"\x00",  # bad command, long name
+                b"\x05\x01\x00\x05\x01\x00\x07\x00\x00"]:             # bad address type
     s = socket.create_connection(("127.0.0.1", 1080), 2)
     s.sendall(payload)
     s.settimeout(2)
@@ -89,6 +98,9 @@ for payload in [b"\x04\x01\x00\x50\x7f\x00\x00\x01\x00", b"GET / HTTP/1.1\r\n\r\
     s.close()
 EOF
 kill -0 "$APID" 2>/dev/null || fail "qa's node died after malformed SOCKS input"
+wait "$DURING" || { cat "$WORK/during.err"; fail "the fetch running during the malformed input failed"; }
+[ "$(sha256sum "$WORK/during.bin" | cut -d' ' -f1)" = "$WANT" ] ||
+  fail "the fetch running during the malformed input arrived damaged"
 "${CURL[@]}" "$URL/small.txt" | grep -q "hello from qb" || fail "fetch after malformed input failed"
 log "malformed input ignored; node still serving"
 log "PASS"
