@@ -117,6 +117,32 @@ TEST_F(ApiTest, StreamThroughRelayArrivesIntactBothWays) {
   server.join();
 }
 
+// The answer, data and FIN can arrive in one packet with the open response: the dialler must
+// see exactly the data, then the end.
+TEST_F(ApiTest, ServiceThatAnswersAndFinishesAtOnce) {
+  auto listener = b_->listen(12);
+  ASSERT_TRUE(listener);
+  for (int round = 0; round < 20; ++round) {
+    std::thread server([&] {
+      auto s = (*listener)->accept(std::chrono::seconds(30));
+      ASSERT_TRUE(s) << s.error().message;
+      ASSERT_TRUE((*s)->write(as_bytes("bye")));
+      ASSERT_TRUE((*s)->finish());
+      std::uint8_t b[16];
+      auto n = (*s)->read(b);
+      EXPECT_TRUE(n && *n == 0);
+    });
+    auto s = a_->dial(b_->id(), 12, std::chrono::seconds(30));
+    ASSERT_TRUE(s) << s.error().message;
+    ASSERT_TRUE((*s)->finish());
+    std::array<std::uint8_t, 16> got{};
+    auto n = (*s)->read_all(got);
+    ASSERT_TRUE(n) << n.error().message;
+    EXPECT_EQ(std::string(got.begin(), got.begin() + static_cast<std::ptrdiff_t>(*n)), "bye");
+    server.join();
+  }
+}
+
 TEST_F(ApiTest, PortWithoutListenerIsRefused) {
   auto s = a_->dial(b_->id(), 9, std::chrono::seconds(30));
   ASSERT_FALSE(s);
@@ -180,24 +206,28 @@ TEST_F(ApiTest, ReaderThatStopsHoldsTheWriterBack) {
 }
 
 TEST_F(ApiTest, DatagramsArriveAndOversizedOnesAreRefused) {
-  std::mutex m;
-  std::vector<std::string> seen;
-  b_->on_datagram([&](const std::string& peer, ByteView d) {
-    std::lock_guard lock(m);
-    seen.push_back(peer + ":" + std::string(d.begin(), d.end()));
+  // Shared with the callback, which runs on B's thread and may outlive this test's frame.
+  struct Seen {
+    std::mutex m;
+    std::vector<std::string> items;
+  };
+  auto seen = std::make_shared<Seen>();
+  b_->on_datagram([seen](const std::string& peer, ByteView d) {
+    std::lock_guard lock(seen->m);
+    seen->items.push_back(peer + ":" + std::string(d.begin(), d.end()));
   });
   bool arrived = false;
   for (int i = 0; i < 50 && !arrived; ++i) {  // unreliable: send until one arrives
     auto r = a_->send_datagram(b_->id(), as_bytes("hello"));
     ASSERT_TRUE(r) << r.error().message;
     std::this_thread::sleep_for(std::chrono::milliseconds(100));
-    std::lock_guard lock(m);
-    arrived = !seen.empty();
+    std::lock_guard lock(seen->m);
+    arrived = !seen->items.empty();
   }
   ASSERT_TRUE(arrived);
   {
-    std::lock_guard lock(m);
-    EXPECT_EQ(seen.front(), a_->id() + ":hello");
+    std::lock_guard lock(seen->m);
+    EXPECT_EQ(seen->items.front(), a_->id() + ":hello");
   }
   std::size_t room = a_->max_datagram(b_->id());
   EXPECT_GT(room, 1000u);
@@ -206,6 +236,7 @@ TEST_F(ApiTest, DatagramsArriveAndOversizedOnesAreRefused) {
   ASSERT_FALSE(big);
   EXPECT_EQ(big.error().code, Errc::kTooLarge) << big.error().message;
   EXPECT_TRUE(a_->send_datagram(b_->id(), Bytes(room, 0x55)));
+  b_->on_datagram(nullptr);
 }
 
 TEST(ApiStart, BadConfigIsAClearError) {

@@ -483,6 +483,10 @@ void Node::on_datagram(std::function<void(const std::string& peer, ByteView data
   auto c = core_;
   asio::post(c->io, [c, callback = std::move(callback)] {
     if (!c->node) return;
+    if (!callback) {
+      c->node->on_datagram = nullptr;
+      return;
+    }
     c->node->on_datagram = [callback](const identity::NodeId& peer, ByteView data) {
       callback(identity::text_id(identity::partial_of(peer)), data);
     };
@@ -493,6 +497,11 @@ void Node::on_event(std::function<void(const Event&)> callback) {
   auto c = core_;
   asio::post(c->io, [c, callback = std::move(callback)] {
     if (!c->node) return;
+    if (!callback) {
+      c->node->on_session_change = nullptr;
+      c->node->on_circuit_change = nullptr;
+      return;
+    }
     c->node->on_session_change = [callback](const daemon::SessionView& v, bool up) {
       callback(Event{up ? Event::Kind::kPeerUp : Event::Kind::kPeerDown, v.peer_text_id, v.remote});
     };

@@ -144,7 +144,9 @@ void ChannelStream::kick() {
 
 void ChannelStream::deliver() {
   std::weak_ptr<bool> alive = alive_;
-  auto gone = [&] { return alive.expired() || done_; };
+  // A callback may destroy the stream, reset it, or hand it to a new owner (set_handler(nullptr)
+  // until the new owner sets its own, which delivers again).
+  auto gone = [&] { return alive.expired() || done_ || handler_ == nullptr; };
   if (done_ || handler_ == nullptr) return;
   if (error_) {
     done_ = true;
@@ -159,14 +161,16 @@ void ChannelStream::deliver() {
     ByteView view(in_.data() + in_off_, in_.size() - in_off_);
     std::size_t offered = view.size();
     std::size_t took = std::min(handler_->on_data(view), offered);
-    if (gone()) return;
+    if (alive.expired()) return;
+    // What the handler took is consumed even when it handed the stream over meanwhile.
     in_off_ += took;
-    if (took > 0) {
+    if (took > 0 && !done_) {
       if (channel::Channel* ch = channel()) {
         ch->consume_stream(id_, took);
         if (owner_->flush_) owner_->flush_();
       }
     }
+    if (gone()) return;
     if (took < offered) paused_ = true;
     if (error_) return kick();
   }
