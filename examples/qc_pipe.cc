@@ -187,7 +187,12 @@ int main(int argc, char** argv) {
                  static_cast<unsigned long long>(received), secs,
                  secs > 0 ? static_cast<double>(received) / secs / 1e6 : 0.0, max_gap);
   }
-  // Give the last acknowledgements a moment before the node stops.
-  std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  // Everything written must be acknowledged before the node stops, or it is lost.
+  if (send_ok && recv_ok) {
+    if (auto r = stream->wait_closed(std::chrono::seconds(std::max(timeout_s, 60))); !r) {
+      std::fprintf(stderr, "qc-pipe: %s\n", r.error().message.c_str());
+      send_ok = false;
+    }
+  }
   return send_ok && recv_ok ? 0 : 1;
 }

@@ -54,6 +54,10 @@ class Stream {
   Result<void> write(ByteView data);
   // Half-close: the peer reads 0 after everything written so far.
   Result<void> finish();
+  // Waits until the stream ended in order: both sides finished and everything this side wrote
+  // was acknowledged by the peer (call it after finish() before stopping the node, or the data
+  // still in flight is lost). kClosed when it was reset instead, kTimeout after `timeout`.
+  Result<void> wait_closed(std::chrono::milliseconds timeout = std::chrono::seconds(30));
   // Aborts both directions at once.
   void reset();
   // The peer's text id.

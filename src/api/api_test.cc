@@ -58,6 +58,17 @@ class ApiTest : public ::testing::Test {
     auto b = Node::start_from_toml(node_toml(*pki_, "b", to_r), (pki_->dir / "b").string());
     ASSERT_TRUE(b) << b.error().message;
     b_ = b->release();
+    // Wait for the mesh: until a stream A -> B opens (the sessions to R come up first; until
+    // then the routing core answers unreachable at once).
+    auto l = b_->listen(1);
+    ASSERT_TRUE(l);
+    bool up = false;
+    for (int i = 0; i < 200 && !up; ++i) {
+      auto s = a_->dial(b_->id(), 1, std::chrono::seconds(5));
+      up = s.has_value();
+      if (!up) std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    }
+    ASSERT_TRUE(up) << "A never reached B through R";
   }
   static void TearDownTestSuite() {
     delete a_;
@@ -114,6 +125,7 @@ TEST_F(ApiTest, StreamThroughRelayArrivesIntactBothWays) {
   ASSERT_TRUE(n) << n.error().message;
   ASSERT_EQ(*n, 32u);
   EXPECT_EQ(digest, identity::sha256(data));
+  EXPECT_TRUE((*s)->wait_closed(std::chrono::seconds(30)));
   server.join();
 }
 

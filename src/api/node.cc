@@ -314,6 +314,14 @@ Result<void> Stream::finish() {
   return Ok();
 }
 
+Result<void> Stream::wait_closed(std::chrono::milliseconds timeout) {
+  std::unique_lock lock(core_->m);
+  if (!core_->cv.wait_for(lock, timeout, [&] { return core_->closed; }))
+    return Err(Errc::kTimeout, "the stream to " + core_->peer + " did not finish in time");
+  if (core_->error) return Err(*core_->error);
+  return Ok();
+}
+
 void Stream::reset() {
   asio::post(core_->io, [c = core_] { c->abort("reset by this side"); });
 }
