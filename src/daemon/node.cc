@@ -26,6 +26,7 @@ Node::Node(asio::io_context& io, NodeConfig config, std::unique_ptr<identity::Id
 
 Node::~Node() {
   stop();
+  *alive_ = false;
 }
 
 Result<std::unique_ptr<Node>> Node::create(asio::io_context& io, NodeConfig config) {
@@ -136,6 +137,7 @@ void Node::stop() {
   if (sweep_timer_) sweep_timer_->cancel();
   if (routing_timer_) routing_timer_->cancel();
   for (auto& j : pings_) finish_ping(*j, Err(Errc::kClosed, "the node is stopping"));
+  for (auto& j : traces_) finish_trace(*j);
   if (dataplane_) {
     *dataplane_->alive = false;
     if (dataplane_->timer) dataplane_->timer->cancel();

@@ -130,6 +130,13 @@ class Node {
   void ping(const std::string& peer, int count, Duration interval, Duration timeout,
             std::function<void(Result<nlohmann::json>)> done);
 
+  // The circuits to `peer` hop by hop (opened on demand like connect()): `count` statistics
+  // probes `interval` apart on every established circuit, answers awaited up to `wait` after the
+  // last. `done` gets {"peer", "circuits": [{"path", "hops": [{"rtt_ms": {min, median}, ...}],
+  // ...}]} (see node_trace.cc) or an error.
+  void trace(const std::string& peer, int count, Duration interval, Duration wait, Duration timeout,
+             std::function<void(Result<nlohmann::json>)> done);
+
   // Inspection (also served on the control socket).
   nlohmann::json peers_json();
   nlohmann::json routes_json();
@@ -150,6 +157,7 @@ class Node {
   struct PingJob;
   struct ChannelWaiter;
   struct Front;
+  struct TraceJob;
   Node(asio::io_context& io, NodeConfig config, std::unique_ptr<identity::Identity> id);
 
   // links (node_links.cc)
@@ -188,6 +196,10 @@ class Node {
   bool on_app_datagram(const identity::NodeId& peer, ByteView data);
   void finish_channel_waiter(ChannelWaiter& w, Result<channel::Channel*> r);
   void stop_front();
+  // qc trace (node_trace.cc)
+  bool on_trace_answer(std::uint64_t session, std::uint16_t label, ByteView body, Timestamp now);
+  void trace_step(TraceJob& job);
+  void finish_trace(TraceJob& job);
 
   // control socket (node_control.cc)
   void init_control();
@@ -218,6 +230,9 @@ class Node {
   std::vector<std::unique_ptr<PingJob>> pings_;
   std::vector<std::unique_ptr<ChannelWaiter>> channel_waiters_;
   std::unique_ptr<Front> front_;
+  std::vector<std::unique_ptr<TraceJob>> traces_;
+  // False once the node is destroyed: handlers posted or queued on io_ check it before `this`.
+  std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
   bool stopped_ = false;
   bool started_ = false;
 };

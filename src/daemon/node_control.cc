@@ -164,6 +164,26 @@ void Node::init_control() {
           }
         });
   });
+  control_->handle("trace", [this](const nlohmann::json& req, ControlServer::Reply reply) {
+    if (!req.contains("peer") || !req["peer"].is_string()) {
+      reply({{"ok", false}, {"error", "trace needs \"peer\": a text id, hostname or address"}});
+      return;
+    }
+    int count = std::clamp(req.value("count", 5), 1, 1000);
+    double interval = std::clamp(req.value("interval", 0.1), 0.001, 10.0);
+    double wait = std::clamp(req.value("wait", 2.0), 0.01, 60.0);
+    double timeout = std::clamp(req.value("timeout", 10.0), 0.1, 600.0);
+    trace(
+        req["peer"].get<std::string>(), count, seconds(interval), seconds(wait), seconds(timeout),
+        [reply](Result<nlohmann::json> r) {
+          if (r) {
+            reply(*r);
+          } else {
+            reply(
+                {{"ok", false}, {"error", r.error().message}, {"code", errc_name(r.error().code)}});
+          }
+        });
+  });
   control_->handle("connect", [this](const nlohmann::json& req, ControlServer::Reply reply) {
     if (!req.contains("peer") || !req["peer"].is_string()) {
       reply({{"ok", false}, {"error", "connect needs \"peer\": a text id, hostname or address"}});

@@ -28,7 +28,7 @@ void Node::init_dataplane() {
   // Stream readers credit what they take (ChannelStream): a slow reader holds the sender back.
   cc.manual_stream_credit = true;
   dataplane_->channels = std::make_unique<channel::ChannelManager>(cc, dataplane_->dp, *dataplane_);
-  dataplane_->dp.set_receiver(dataplane_->channels.get());
+  dataplane_->dp.set_receiver(dataplane_.get());
   dataplane_->timer = std::make_unique<asio::steady_timer>(io_);
 }
 

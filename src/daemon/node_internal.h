@@ -6,6 +6,7 @@
 
 #include "channel/channel_manager.h"
 #include "circuit/data_plane.h"
+#include "circuit/trace.h"
 #include "common/log.h"
 #include "daemon/channel_streams.h"
 #include "daemon/node.h"
@@ -77,9 +78,43 @@ struct Node::PingJob {
   bool finished = false;
 };
 
-// The data plane and the channels, with the node as their CircuitIo and ChannelObserver.
-struct Node::Dataplane final : public circuit::CircuitIo, public channel::ChannelObserver {
+// A `qc trace` in progress: dedicated stats probes on every established circuit to the peer.
+struct Node::TraceJob {
+  struct Circuit {
+    std::string circuit_id;
+    bool originator = false;
+    circuit::SessionId session = 0;  // our side of the circuit
+    circuit::Label label = 0;
+    nlohmann::json path;  // text ids from us to the peer
+    circuit::TraceProbe probe;
+  };
+  std::string name;
+  identity::NodeId peer{};
+  int count = 0;
+  Duration interval = 0;
+  Duration wait = 0;  // after the last probe, for the answers
+  std::vector<Circuit> circuits;
+  std::function<void(Result<nlohmann::json>)> done;
+  std::unique_ptr<asio::steady_timer> step;
+  bool finished = false;
+};
+
+// The data plane and the channels, with the node as their CircuitIo, ChannelObserver and
+// CircuitReceiver (answers to `qc trace` probes go to the node, everything else to the channels).
+struct Node::Dataplane final : public circuit::CircuitIo,
+                               public channel::ChannelObserver,
+                               public circuit::CircuitReceiver {
   explicit Dataplane(Node& n) : node(n), dp(*this) {}
+
+  // circuit::CircuitReceiver
+  void on_circuit_packet(circuit::SessionId s, circuit::Label l, circuit::PacketType t,
+                         ByteView body, Timestamp now) override {
+    if (t == circuit::PacketType::kStats && node.on_trace_answer(s, l, body, now)) return;
+    if (channels) channels->on_circuit_packet(s, l, t, body, now);
+  }
+  void on_session_writable(circuit::SessionId s, Timestamp now) override {
+    if (channels) channels->on_session_writable(s, now);
+  }
 
   // circuit::CircuitIo over the node's sessions and router.
   circuit::SendStatus send_datagram(circuit::SessionId s, ByteView p) override {
