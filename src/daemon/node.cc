@@ -124,8 +124,8 @@ void Node::sweep_database() {
   }
   if (!sweep_timer_) sweep_timer_ = std::make_unique<asio::steady_timer>(io_);
   sweep_timer_->expires_after(std::chrono::hours(1));
-  sweep_timer_->async_wait([this](const std::error_code& ec) {
-    if (!ec) sweep_database();
+  sweep_timer_->async_wait([this, alive = alive_](const std::error_code& ec) {
+    if (!ec && *alive) sweep_database();
   });
 }
 
@@ -133,6 +133,7 @@ void Node::stop() {
   if (stopped_) return;
   stopped_ = true;
   for (auto& t : resolve_timers_) t->cancel();
+  if (resolver_) resolver_->cancel();
   if (interface_timer_) interface_timer_->cancel();
   if (sweep_timer_) sweep_timer_->cancel();
   if (routing_timer_) routing_timer_->cancel();

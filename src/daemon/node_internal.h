@@ -32,7 +32,7 @@ inline Duration seconds(double s) {
 // One local interface's sessions: a SessionManager on its own UDP socket (bound to the interface
 // when per-interface links are on), or the listen-address link (slot 0).
 struct Node::Link {
-  std::size_t slot = 0;            // index in links_; never reused
+  std::size_t slot = 0;            // in its route-session ids; never reused (Node::links_)
   std::uint32_t interface_id = 0;  // routing's interface id
   std::string name;                // interface name, "" for the listen-address link
   std::unique_ptr<link::SessionManager> mgr;
@@ -47,7 +47,8 @@ struct Node::Waiter {
   bool finished = false;
 };
 
-// Route-session ids: (slot + 1) << 40 | link::Session::Id.
+// Route-session ids: (slot + 1) << 40 | link::Session::Id; slots stay below kMaxLinkSlots.
+constexpr std::size_t kMaxLinkSlots = (std::size_t{1} << 23) - 1;
 inline std::uint64_t make_route_session(std::size_t slot, link::Session::Id sid) {
   return (static_cast<std::uint64_t>(slot + 1) << 40) | sid;
 }
@@ -59,6 +60,13 @@ inline link::Session::Id route_session_sid(std::uint64_t rs) {
 }
 
 std::string text_of_partial_bytes(const std::string& bytes);
+
+// What a per-interface link on `itf` binds, from listen.address: the wildcard of its family ("::"
+// takes both families, "0.0.0.0" IPv4 only), or the address itself on the interface that holds
+// it; nullopt for the other interfaces (the listen link serves them) and for a bad address.
+std::optional<transport::Address> interface_bind_address(const std::string& listen,
+                                                         std::uint16_t port,
+                                                         const discovery::Interface& itf);
 
 // A `qc ping` in progress.
 struct Node::PingJob {

@@ -7,6 +7,10 @@ namespace qc::daemon {
 
 namespace {
 
+// How long the first probes on a circuit built for the trace wait (several loopback or LAN
+// trips; a farther end may still miss the first probe, which the answer count then shows).
+constexpr Duration kFreshCircuitSettle = 200 * kMillisecond;
+
 nlohmann::json ms_json(const circuit::MinMedian& m) {
   return {{"min", static_cast<double>(m.min) / 1e6},
           {"median", static_cast<double>(m.median) / 1e6}};
@@ -31,48 +35,69 @@ void Node::trace(const std::string& peer, int count, Duration interval, Duration
     done(Err(Errc::kUnsupported, "the data plane is not running on this node"));
     return;
   }
-  connect(
-      peer, timeout,
-      [this, alive = alive_, peer, count, interval, wait, done](Result<nlohmann::json> c) {
-        if (!*alive) return;
-        if (!c) {
-          done(Err(c.error()));
-          return;
-        }
-        auto id = from_hex((*c)["node_id"].get<std::string>());
-        if (!id || id->size() != identity::kNodeIdSize) {
-          done(Err(Errc::kInternal, "no node id for the circuit's remote"));
-          return;
-        }
-        static std::uint64_t next_id = 0;
-        auto job = std::make_unique<TraceJob>();
-        std::uint64_t trace_id = ++next_id;
-        job->name = peer;
-        std::copy(id->begin(), id->end(), job->peer.begin());
-        job->count = std::max(1, count);
-        job->interval = interval;
-        job->wait = wait;
-        job->done = done;
-        job->step = std::make_unique<asio::steady_timer>(io_);
-        router_->circuits().for_each([&](routing::CircuitHandle h, const routing::CircuitEntry& e) {
-          if (e.state != routing::CircuitState::kEstablished) return;
-          const routing::EndpointInfo* info = router_->endpoint(h);
-          if (!info || info->remote != job->peer) return;
-          bool originator = e.role == routing::CircuitRole::kOriginator;
-          const routing::CircuitSide& side = originator ? e.fwd : e.back;
-          if (!side.present()) return;
-          job->circuits.push_back({fmt::format("{:016x}", e.id), originator, side.session,
-                                   side.label, path_from_us(info->route, originator),
-                                   circuit::TraceProbe(trace_id)});
-        });
-        if (job->circuits.empty()) {
-          done(Err(Errc::kUnreachable, "no established circuit to " + peer));
-          return;
-        }
-        TraceJob* jp = job.get();
-        traces_.push_back(std::move(job));
-        trace_step(*jp);
-      });
+  auto job = std::make_shared<TraceJob>();
+  job->name = peer;
+  job->count = std::max(1, count);
+  job->interval = interval;
+  job->wait = wait;
+  job->done = std::move(done);
+  // A circuit built for this trace is ESTABLISHED here one trip before the far end, which drops
+  // what arrives before: then the first probes wait a moment.
+  bool had_circuit = false;
+  auto cluster = identity_->cluster_id();
+  if (auto parsed = identity::parse_peer(peer, config_.identity.suffix, &cluster)) {
+    routing::PeerPrefix prefix{parsed->bytes};
+    router_->circuits().for_each([&](routing::CircuitHandle h, const routing::CircuitEntry& e) {
+      const routing::EndpointInfo* info = router_->endpoint(h);
+      had_circuit = had_circuit || (e.state == routing::CircuitState::kEstablished && info &&
+                                    prefix.matches(info->remote));
+    });
+  }
+  connect(peer, timeout, [this, alive = alive_, job, had_circuit](Result<nlohmann::json> c) {
+    if (!*alive) return;
+    if (!c) {
+      job->done(Err(c.error()));
+      return;
+    }
+    start_trace(std::make_unique<TraceJob>(std::move(*job)), *c, had_circuit);
+  });
+}
+
+void Node::start_trace(std::unique_ptr<TraceJob> job, const nlohmann::json& circuit,
+                       bool had_circuit) {
+  auto id = from_hex(circuit["node_id"].get<std::string>());
+  if (!id || id->size() != identity::kNodeIdSize) {
+    job->done(Err(Errc::kInternal, "no node id for the circuit's remote"));
+    return;
+  }
+  std::copy(id->begin(), id->end(), job->peer.begin());
+  static std::uint64_t next_id = 0;
+  std::uint64_t trace_id = ++next_id;
+  router_->circuits().for_each([&](routing::CircuitHandle h, const routing::CircuitEntry& e) {
+    if (e.state != routing::CircuitState::kEstablished) return;
+    const routing::EndpointInfo* info = router_->endpoint(h);
+    if (!info || info->remote != job->peer) return;
+    bool originator = e.role == routing::CircuitRole::kOriginator;
+    const routing::CircuitSide& side = originator ? e.fwd : e.back;
+    if (!side.present()) return;
+    job->circuits.push_back({fmt::format("{:016x}", e.id), originator, side.session, side.label,
+                             path_from_us(info->route, originator), circuit::TraceProbe(trace_id)});
+  });
+  if (job->circuits.empty()) {
+    job->done(Err(Errc::kUnreachable, "no established circuit to " + job->name));
+    return;
+  }
+  job->step = std::make_unique<asio::steady_timer>(io_);
+  TraceJob* jp = job.get();
+  traces_.push_back(std::move(job));
+  if (had_circuit) {
+    trace_step(*jp);
+    return;
+  }
+  jp->step->expires_after(std::chrono::nanoseconds(kFreshCircuitSettle));
+  jp->step->async_wait([this, alive = alive_, jp](const std::error_code& ec) {
+    if (!ec && *alive && !jp->finished) trace_step(*jp);
+  });
 }
 
 void Node::trace_step(TraceJob& job) {
