@@ -1,6 +1,8 @@
 // Node: `qc trace`: the circuits to a peer hop by hop, from dedicated statistics probes (see
 // circuit/trace.h for what each figure means). The probes travel the circuit like a channel's
 // path probes; the far endpoint answers every stats probe on a circuit it ends, channel or not.
+#include <atomic>
+
 #include "daemon/node_internal.h"
 
 namespace qc::daemon {
@@ -71,7 +73,7 @@ void Node::start_trace(std::unique_ptr<TraceJob> job, const nlohmann::json& circ
     return;
   }
   std::copy(id->begin(), id->end(), job->peer.begin());
-  static std::uint64_t next_id = 0;
+  static std::atomic<std::uint64_t> next_id{0};  // nodes of one process may run on several threads
   std::uint64_t trace_id = ++next_id;
   router_->circuits().for_each([&](routing::CircuitHandle h, const routing::CircuitEntry& e) {
     if (e.state != routing::CircuitState::kEstablished) return;
