@@ -263,6 +263,14 @@ void Node::resolve_later(std::size_t index, Duration delay) {
   timer.async_wait([this, alive = alive_, index](const std::error_code& ec) {
     if (ec || !*alive || stopped_) return;
     const HostPort& hp = config_.static_peers[index];
+    std::error_code lec;
+    asio::ip::address literal = asio::ip::make_address(hp.host, lec);
+    if (!lec) {  // an address needs no lookup
+      on_static_peer_resolved(index, {},
+                              asio::ip::udp::resolver::results_type::create(
+                                  {literal, hp.port}, hp.host, std::to_string(hp.port)));
+      return;
+    }
     resolver_->async_resolve(
         hp.host, std::to_string(hp.port),
         [this, alive, index](const std::error_code& rec,
