@@ -209,4 +209,9 @@ std::size_t DataPlane::queue_length(SessionId session) const {
   return it == queues_.end() ? 0 : it->second.packets.size();
 }
 
+std::uint64_t DataPlane::queue_drops(SessionId session) const {
+  auto it = queues_.find(session);
+  return it == queues_.end() ? 0 : it->second.drops;
+}
+
 }  // namespace qc::circuit

@@ -83,6 +83,8 @@ class DataPlane {
   // True while the queue toward `session` is under half full (a sender may write a burst).
   bool can_send(SessionId session) const;
   std::size_t queue_length(SessionId session) const;
+  // Packets dropped toward `session` (queue full or too big) since its queue was created.
+  std::uint64_t queue_drops(SessionId session) const;
 
   const DataPlaneStats& stats() const { return stats_; }
   const DataPlaneConfig& config() const { return config_; }

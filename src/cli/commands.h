@@ -15,5 +15,6 @@ void add_routes_command(CLI::App& root, int* exit_code);
 void add_circuits_command(CLI::App& root, int* exit_code);
 void add_connect_command(CLI::App& root, int* exit_code);
 void add_ping_command(CLI::App& root, int* exit_code);
+void add_trace_command(CLI::App& root, int* exit_code);
 
 }  // namespace qc::cli

@@ -19,6 +19,7 @@ int main(int argc, char** argv) {
   qc::cli::add_circuits_command(app, &exit_code);
   qc::cli::add_connect_command(app, &exit_code);
   qc::cli::add_ping_command(app, &exit_code);
+  qc::cli::add_trace_command(app, &exit_code);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

@@ -26,6 +26,7 @@ Node::Node(asio::io_context& io, NodeConfig config, std::unique_ptr<identity::Id
 
 Node::~Node() {
   stop();
+  *alive_ = false;
 }
 
 Result<std::unique_ptr<Node>> Node::create(asio::io_context& io, NodeConfig config) {
@@ -123,8 +124,8 @@ void Node::sweep_database() {
   }
   if (!sweep_timer_) sweep_timer_ = std::make_unique<asio::steady_timer>(io_);
   sweep_timer_->expires_after(std::chrono::hours(1));
-  sweep_timer_->async_wait([this](const std::error_code& ec) {
-    if (!ec) sweep_database();
+  sweep_timer_->async_wait([this, alive = alive_](const std::error_code& ec) {
+    if (!ec && *alive) sweep_database();
   });
 }
 
@@ -132,10 +133,12 @@ void Node::stop() {
   if (stopped_) return;
   stopped_ = true;
   for (auto& t : resolve_timers_) t->cancel();
+  if (resolver_) resolver_->cancel();
   if (interface_timer_) interface_timer_->cancel();
   if (sweep_timer_) sweep_timer_->cancel();
   if (routing_timer_) routing_timer_->cancel();
   for (auto& j : pings_) finish_ping(*j, Err(Errc::kClosed, "the node is stopping"));
+  for (auto& j : traces_) finish_trace(*j);
   if (dataplane_) {
     *dataplane_->alive = false;
     if (dataplane_->timer) dataplane_->timer->cancel();

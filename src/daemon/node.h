@@ -19,6 +19,7 @@
 #include <map>
 #include <memory>
 #include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -130,6 +131,13 @@ class Node {
   void ping(const std::string& peer, int count, Duration interval, Duration timeout,
             std::function<void(Result<nlohmann::json>)> done);
 
+  // The circuits to `peer` hop by hop (opened on demand like connect()): `count` statistics
+  // probes `interval` apart on every established circuit, answers awaited up to `wait` after the
+  // last. `done` gets {"peer", "circuits": [{"path", "hops": [{"rtt_ms": {min, median}, ...}],
+  // ...}]} (see node_trace.cc) or an error.
+  void trace(const std::string& peer, int count, Duration interval, Duration wait, Duration timeout,
+             std::function<void(Result<nlohmann::json>)> done);
+
   // Inspection (also served on the control socket).
   nlohmann::json peers_json();
   nlohmann::json routes_json();
@@ -150,6 +158,7 @@ class Node {
   struct PingJob;
   struct ChannelWaiter;
   struct Front;
+  struct TraceJob;
   Node(asio::io_context& io, NodeConfig config, std::unique_ptr<identity::Identity> id);
 
   // links (node_links.cc)
@@ -159,6 +168,9 @@ class Node {
   void on_beacon(const discovery::BeaconHeard& b);
   void add_static_peers();
   void resolve_later(std::size_t index, Duration delay);
+  void on_static_peer_resolved(std::size_t index, const std::error_code& ec,
+                               const asio::ip::udp::resolver::results_type& results);
+  Link* interface_link(std::uint32_t interface_id);
   Link* link_for_route_to(const transport::Address& remote);
   SessionView view(Link& link, link::Session& s) const;
   void on_link_up(Link& link, link::Session& s);
@@ -188,6 +200,11 @@ class Node {
   bool on_app_datagram(const identity::NodeId& peer, ByteView data);
   void finish_channel_waiter(ChannelWaiter& w, Result<channel::Channel*> r);
   void stop_front();
+  // qc trace (node_trace.cc)
+  void start_trace(std::unique_ptr<TraceJob> job, const nlohmann::json& circuit, bool had_circuit);
+  bool on_trace_answer(std::uint64_t session, std::uint16_t label, ByteView body, Timestamp now);
+  void trace_step(TraceJob& job);
+  void finish_trace(TraceJob& job);
 
   // control socket (node_control.cc)
   void init_control();
@@ -200,7 +217,13 @@ class Node {
   NodeConfig config_;
   std::unique_ptr<identity::Identity> identity_;
   std::unique_ptr<peerdb::PeerDb> db_;
-  std::vector<std::unique_ptr<Link>> links_;  // [0]: the listen-address link
+  // Live links only, [0] the listen-address link. A link's slot (in its route-session ids) is
+  // next_link_slot_ when it opens and never reused, so a stale id can never name another link's
+  // session; kMaxLinkSlots bounds the numbers (one interface flap uses one).
+  std::vector<std::unique_ptr<Link>> links_;
+  std::vector<std::unique_ptr<Link>> retired_links_;  // closed, destroyed on a later turn
+  std::size_t next_link_slot_ = 0;
+  std::set<std::uint32_t> seen_interfaces_;  // the interfaces at sync_interfaces()' last look
   std::unique_ptr<discovery::Discovery> discovery_;
   bool per_interface_links_ = false;
   std::unique_ptr<routing::IdentitySigner> signer_;
@@ -211,6 +234,7 @@ class Node {
   Timestamp routing_timer_at_ = kNever;
   std::unique_ptr<ControlServer> control_;
   std::vector<std::unique_ptr<asio::steady_timer>> resolve_timers_;
+  std::unique_ptr<asio::ip::udp::resolver> resolver_;  // static peers' names; cancelled in stop()
   std::unique_ptr<asio::steady_timer> interface_timer_;
   std::unique_ptr<asio::steady_timer> sweep_timer_;
   std::vector<std::unique_ptr<Waiter>> waiters_;
@@ -218,6 +242,9 @@ class Node {
   std::vector<std::unique_ptr<PingJob>> pings_;
   std::vector<std::unique_ptr<ChannelWaiter>> channel_waiters_;
   std::unique_ptr<Front> front_;
+  std::vector<std::unique_ptr<TraceJob>> traces_;
+  // False once the node is destroyed: handlers posted or queued on io_ check it before `this`.
+  std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
   bool stopped_ = false;
   bool started_ = false;
 };

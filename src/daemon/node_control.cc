@@ -17,6 +17,28 @@ const char* event_name(peerdb::EventKind k) {
   }
   return "?";
 }
+// The request's "peer" (a string), or nullopt once the error is answered.
+std::optional<std::string> peer_of(const nlohmann::json& req, const std::string& cmd,
+                                   const ControlServer::Reply& reply) {
+  if (req.contains("peer") && req["peer"].is_string()) return req["peer"].get<std::string>();
+  reply({{"ok", false}, {"error", cmd + " needs \"peer\": a text id, hostname or address"}});
+  return std::nullopt;
+}
+
+// Answers with the result ({key: result} when `key` is given) or its error and code.
+std::function<void(Result<nlohmann::json>)> answer(ControlServer::Reply reply,
+                                                   std::string key = "") {
+  return [reply = std::move(reply), key = std::move(key)](Result<nlohmann::json> r) {
+    if (!r) {
+      reply({{"ok", false}, {"error", r.error().message}, {"code", errc_name(r.error().code)}});
+    } else if (key.empty()) {
+      reply(*r);
+    } else {
+      reply({{key, *r}});
+    }
+  };
+}
+
 }  // namespace
 
 nlohmann::json Node::peers_json() {
@@ -146,38 +168,28 @@ void Node::init_control() {
     reply({{"circuits", circuits_json()}});
   });
   control_->handle("ping", [this](const nlohmann::json& req, ControlServer::Reply reply) {
-    if (!req.contains("peer") || !req["peer"].is_string()) {
-      reply({{"ok", false}, {"error", "ping needs \"peer\": a text id, hostname or address"}});
-      return;
-    }
+    auto peer = peer_of(req, "ping", reply);
+    if (!peer) return;
     int count = std::clamp(req.value("count", 3), 1, 1000);
     double interval = std::clamp(req.value("interval", 0.2), 0.001, 10.0);
     double timeout = std::clamp(req.value("timeout", 10.0), 0.1, 600.0);
-    ping(
-        req["peer"].get<std::string>(), count, seconds(interval), seconds(timeout),
-        [reply](Result<nlohmann::json> r) {
-          if (r) {
-            reply(*r);
-          } else {
-            reply(
-                {{"ok", false}, {"error", r.error().message}, {"code", errc_name(r.error().code)}});
-          }
-        });
+    ping(*peer, count, seconds(interval), seconds(timeout), answer(reply));
+  });
+  control_->handle("trace", [this](const nlohmann::json& req, ControlServer::Reply reply) {
+    auto peer = peer_of(req, "trace", reply);
+    if (!peer) return;
+    int count = std::clamp(req.value("count", 5), 1, 1000);
+    double interval = std::clamp(req.value("interval", 0.1), 0.001, 10.0);
+    double wait = std::clamp(req.value("wait", 2.0), 0.01, 60.0);
+    double timeout = std::clamp(req.value("timeout", 10.0), 0.1, 600.0);
+    trace(*peer, count, seconds(interval), seconds(wait), seconds(timeout), answer(reply));
   });
   control_->handle("connect", [this](const nlohmann::json& req, ControlServer::Reply reply) {
-    if (!req.contains("peer") || !req["peer"].is_string()) {
-      reply({{"ok", false}, {"error", "connect needs \"peer\": a text id, hostname or address"}});
-      return;
-    }
+    auto peer = peer_of(req, "connect", reply);
+    if (!peer) return;
     double timeout = req.value("timeout", 10.0);
     if (!(timeout > 0 && timeout <= 600)) timeout = 10;
-    connect(req["peer"].get<std::string>(), seconds(timeout), [reply](Result<nlohmann::json> r) {
-      if (r) {
-        reply({{"circuit", *r}});
-      } else {
-        reply({{"ok", false}, {"error", r.error().message}, {"code", errc_name(r.error().code)}});
-      }
-    });
+    connect(*peer, seconds(timeout), answer(reply, "circuit"));
   });
 }
 

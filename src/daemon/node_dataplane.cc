@@ -28,7 +28,7 @@ void Node::init_dataplane() {
   // Stream readers credit what they take (ChannelStream): a slow reader holds the sender back.
   cc.manual_stream_credit = true;
   dataplane_->channels = std::make_unique<channel::ChannelManager>(cc, dataplane_->dp, *dataplane_);
-  dataplane_->dp.set_receiver(dataplane_->channels.get());
+  dataplane_->dp.set_receiver(dataplane_.get());
   dataplane_->timer = std::make_unique<asio::steady_timer>(io_);
 }
 
@@ -94,8 +94,8 @@ void Node::ping_step(PingJob& job) {
   }
   if (job.sent < job.count) {
     job.step->expires_after(std::chrono::nanoseconds(job.interval));
-    job.step->async_wait([this, jp = &job](const std::error_code& ec) {
-      if (!ec) ping_step(*jp);
+    job.step->async_wait([this, alive = alive_, jp = &job](const std::error_code& ec) {
+      if (!ec && *alive) ping_step(*jp);
     });
   }
 }
@@ -108,7 +108,8 @@ void Node::finish_ping(PingJob& job, Result<nlohmann::json> r) {
   auto done = std::move(job.done);
   // Erase only this job, on a later turn: its timer handlers already queued run first and see
   // `finished`.
-  asio::post(io_, [this, jp = &job] {
+  asio::post(io_, [this, alive = alive_, jp = &job] {
+    if (!*alive) return;
     std::erase_if(pings_, [jp](const std::unique_ptr<PingJob>& j) { return j.get() == jp; });
   });
   done(std::move(r));
@@ -145,8 +146,8 @@ void Node::ping(const std::string& peer, int count, Duration interval, Duration 
     pings_.push_back(std::move(job));
     jp->deadline->expires_after(
         std::chrono::nanoseconds(timeout + interval * static_cast<Duration>(count)));
-    jp->deadline->async_wait([this, jp](const std::error_code& ec) {
-      if (ec || jp->finished) return;
+    jp->deadline->async_wait([this, alive = alive_, jp](const std::error_code& ec) {
+      if (ec || !*alive || jp->finished) return;
       if (jp->rtts.empty()) {
         finish_ping(*jp, Err(Errc::kTimeout, "no answer over the channel to " + jp->name));
       } else {

@@ -6,6 +6,7 @@
 
 #include "channel/channel_manager.h"
 #include "circuit/data_plane.h"
+#include "circuit/trace.h"
 #include "common/log.h"
 #include "daemon/channel_streams.h"
 #include "daemon/node.h"
@@ -31,7 +32,7 @@ inline Duration seconds(double s) {
 // One local interface's sessions: a SessionManager on its own UDP socket (bound to the interface
 // when per-interface links are on), or the listen-address link (slot 0).
 struct Node::Link {
-  std::size_t slot = 0;            // index in links_; never reused
+  std::size_t slot = 0;            // in its route-session ids; never reused (Node::links_)
   std::uint32_t interface_id = 0;  // routing's interface id
   std::string name;                // interface name, "" for the listen-address link
   std::unique_ptr<link::SessionManager> mgr;
@@ -46,7 +47,8 @@ struct Node::Waiter {
   bool finished = false;
 };
 
-// Route-session ids: (slot + 1) << 40 | link::Session::Id.
+// Route-session ids: (slot + 1) << 40 | link::Session::Id; slots stay below kMaxLinkSlots.
+constexpr std::size_t kMaxLinkSlots = (std::size_t{1} << 23) - 1;
 inline std::uint64_t make_route_session(std::size_t slot, link::Session::Id sid) {
   return (static_cast<std::uint64_t>(slot + 1) << 40) | sid;
 }
@@ -58,6 +60,13 @@ inline link::Session::Id route_session_sid(std::uint64_t rs) {
 }
 
 std::string text_of_partial_bytes(const std::string& bytes);
+
+// What a per-interface link on `itf` binds, from listen.address: the wildcard of its family ("::"
+// takes both families, "0.0.0.0" IPv4 only), or the address itself on the interface that holds
+// it; nullopt for the other interfaces (the listen link serves them) and for a bad address.
+std::optional<transport::Address> interface_bind_address(const std::string& listen,
+                                                         std::uint16_t port,
+                                                         const discovery::Interface& itf);
 
 // A `qc ping` in progress.
 struct Node::PingJob {
@@ -77,9 +86,43 @@ struct Node::PingJob {
   bool finished = false;
 };
 
-// The data plane and the channels, with the node as their CircuitIo and ChannelObserver.
-struct Node::Dataplane final : public circuit::CircuitIo, public channel::ChannelObserver {
+// A `qc trace` in progress: dedicated stats probes on every established circuit to the peer.
+struct Node::TraceJob {
+  struct Circuit {
+    std::string circuit_id;
+    bool originator = false;
+    circuit::SessionId session = 0;  // our side of the circuit
+    circuit::Label label = 0;
+    nlohmann::json path;  // text ids from us to the peer
+    circuit::TraceProbe probe;
+  };
+  std::string name;
+  identity::NodeId peer{};
+  int count = 0;
+  Duration interval = 0;
+  Duration wait = 0;  // after the last probe, for the answers
+  std::vector<Circuit> circuits;
+  std::function<void(Result<nlohmann::json>)> done;
+  std::unique_ptr<asio::steady_timer> step;
+  bool finished = false;
+};
+
+// The data plane and the channels, with the node as their CircuitIo, ChannelObserver and
+// CircuitReceiver (answers to `qc trace` probes go to the node, everything else to the channels).
+struct Node::Dataplane final : public circuit::CircuitIo,
+                               public channel::ChannelObserver,
+                               public circuit::CircuitReceiver {
   explicit Dataplane(Node& n) : node(n), dp(*this) {}
+
+  // circuit::CircuitReceiver
+  void on_circuit_packet(circuit::SessionId s, circuit::Label l, circuit::PacketType t,
+                         ByteView body, Timestamp now) override {
+    if (t == circuit::PacketType::kStats && node.on_trace_answer(s, l, body, now)) return;
+    if (channels) channels->on_circuit_packet(s, l, t, body, now);
+  }
+  void on_session_writable(circuit::SessionId s, Timestamp now) override {
+    if (channels) channels->on_session_writable(s, now);
+  }
 
   // circuit::CircuitIo over the node's sessions and router.
   circuit::SendStatus send_datagram(circuit::SessionId s, ByteView p) override {

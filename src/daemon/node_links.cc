@@ -46,10 +46,35 @@ std::optional<asio::ip::address> source_for(const transport::Address& remote) {
 
 }  // namespace
 
+std::optional<transport::Address> interface_bind_address(const std::string& listen,
+                                                         std::uint16_t port,
+                                                         const discovery::Interface& itf) {
+  std::string host = listen;
+  if (host.size() >= 2 && host.front() == '[' && host.back() == ']')
+    host = host.substr(1, host.size() - 2);
+  std::error_code ec;
+  asio::ip::address ip = asio::ip::make_address(host, ec);
+  if (ec) return std::nullopt;
+  asio::ip::udp::endpoint ep;
+  if (ip.is_unspecified()) {
+    ep = asio::ip::udp::endpoint(ip, port);  // "::" (both families) or "0.0.0.0" (IPv4 only)
+  } else if (ip.is_v4() && itf.ipv4 && *itf.ipv4 == ip.to_v4()) {
+    ep = asio::ip::udp::endpoint(ip, port);
+  } else if (ip.is_v6() && itf.link_local && itf.link_local->to_bytes() == ip.to_v6().to_bytes()) {
+    ep = asio::ip::udp::endpoint(*itf.link_local, port);  // with the interface's scope id
+  } else {
+    return std::nullopt;
+  }
+  return transport::Address(reinterpret_cast<const sockaddr*>(ep.data()),
+                            static_cast<socklen_t>(ep.size()));
+}
+
 Result<Node::Link*> Node::open_link(std::uint32_t interface_id, const std::string& device,
                                     const transport::Address& listen) {
+  if (next_link_slot_ >= kMaxLinkSlots)
+    return Err(Errc::kLimit, "every link number is used up (restart the node)");
   auto link = std::make_unique<Link>();
-  link->slot = links_.size();
+  link->slot = next_link_slot_++;
   link->interface_id = interface_id;
   link->name = device;
   Link* lp = link.get();
@@ -106,14 +131,14 @@ void Node::sync_interfaces() {
   if (stopped_ || !discovery_) return;
   if (!interface_timer_) interface_timer_ = std::make_unique<asio::steady_timer>(io_);
   auto itfs = discovery_->interfaces();
+  seen_interfaces_.clear();
+  for (const auto& itf : itfs) seen_interfaces_.insert(itf.id);
   bool try_links = per_interface_links_ || links_.size() == 1;
   if (try_links) {
     for (const auto& itf : itfs) {
-      bool have = false;
-      for (auto& l : links_)
-        if (l && l->interface_id == itf.id && !l->name.empty()) have = true;
-      if (have) continue;
-      auto addr = transport::Address::parse("::", config_.listen.port);
+      if (interface_link(itf.id)) continue;
+      auto addr = interface_bind_address(config_.listen.address, config_.listen.port, itf);
+      if (!addr) continue;  // listen.address is not on this interface: the listen link serves it
       auto r = open_link(itf.id, itf.name, *addr);
       if (!r) {
         if (!per_interface_links_) {
@@ -125,9 +150,13 @@ void Node::sync_interfaces() {
         continue;
       }
       per_interface_links_ = true;
-      node_log()->info("interface {} (id {:08x}) up: sessions on udp port {}", itf.name, itf.id,
-                       config_.listen.port);
+      node_log()->info("interface {} (id {:08x}) up: sessions on {}", itf.name, itf.id,
+                       addr->to_string());
     }
+    // Close the links of interfaces that went away. Their slots are not reused (route-session
+    // ids embed them), so the vector is compacted; the links themselves die on a later turn,
+    // outside any callback of theirs that may be running.
+    bool retired = false;
     for (auto& l : links_) {
       if (!l || l->name.empty()) continue;
       bool present = false;
@@ -135,29 +164,45 @@ void Node::sync_interfaces() {
       if (!present) {
         node_log()->info("interface {} gone: closing its sessions", l->name);
         l->mgr->shutdown();
-        auto dead = std::move(l);
-        asio::post(io_, [dead = std::shared_ptr<Link>(std::move(dead))] {});
+        retired_links_.push_back(std::move(l));
+        retired = true;
       }
+    }
+    std::erase_if(links_, [](const std::unique_ptr<Link>& l) { return !l; });
+    if (retired) {
+      asio::post(io_, [this, alive = alive_] {
+        if (*alive) retired_links_.clear();
+      });
     }
   }
   interface_timer_->expires_after(std::chrono::seconds(10));
-  interface_timer_->async_wait([this](const std::error_code& ec) {
-    if (!ec) sync_interfaces();
+  interface_timer_->async_wait([this, alive = alive_](const std::error_code& ec) {
+    if (!ec && *alive) sync_interfaces();
   });
+}
+
+Node::Link* Node::interface_link(std::uint32_t interface_id) {
+  for (auto& l : links_)
+    if (l && l->interface_id == interface_id && !l->name.empty()) return l.get();
+  return nullptr;
 }
 
 void Node::on_beacon(const discovery::BeaconHeard& b) {
   if (stopped_) return;
   Link* link = links_[0].get();
   if (per_interface_links_) {
-    link = nullptr;
-    for (auto& l : links_)
-      if (l && l->interface_id == b.interface_id && !l->name.empty()) link = l.get();
-    if (!link) {
-      sync_interfaces();
-      return;
+    Link* own = interface_link(b.interface_id);
+    if (!own && !seen_interfaces_.count(b.interface_id)) {
+      sync_interfaces();  // an interface that appeared since the last look
+      own = interface_link(b.interface_id);
     }
+    // No link of its own (it could not be opened, or listen.address is elsewhere): the listen
+    // link dials, as it does for every interface without per-interface links.
+    if (own) link = own;
   }
+  // An IPv4-only link (listen.address 0.0.0.0 or an IPv4 address) cannot dial an IPv6 sender;
+  // the same peer's IPv4 beacon, if any, gets it.
+  if (link->mgr->local_address().family() == AF_INET && b.quic_endpoint.address().is_v6()) return;
   // Already a session with this node on this link?
   for (link::Session* s : link->mgr->up_sessions())
     if (identity::partial_of(s->peer_id()) == b.partial) return;
@@ -187,6 +232,7 @@ void Node::on_beacon(const discovery::BeaconHeard& b) {
 
 void Node::add_static_peers() {
   resolve_timers_.clear();
+  if (!resolver_) resolver_ = std::make_unique<asio::ip::udp::resolver>(io_);
   for (std::size_t i = 0; i < config_.static_peers.size(); ++i) {
     resolve_timers_.push_back(std::make_unique<asio::steady_timer>(io_));
     resolve_later(i, 0);
@@ -202,54 +248,72 @@ Node::Link* Node::link_for_route_to(const transport::Address& remote) {
         (src->is_v4() && itf.ipv4 && *itf.ipv4 == src->to_v4()) ||
         (src->is_v6() && itf.link_local && itf.link_local->to_bytes() == src->to_v6().to_bytes());
     if (!match) continue;
-    for (auto& l : links_)
-      if (l && l->interface_id == itf.id && !l->name.empty()) return l.get();
+    if (Link* l = interface_link(itf.id)) return l;
   }
   return links_[0].get();
 }
 
-// Resolves static peer `index` (names may not resolve yet at boot) and hands it to the link
-// that routes to it, which keeps a session up. Retries every 5 s while the name does not resolve.
+// Resolves static peer `index` (names may not resolve yet at boot) without blocking the loop,
+// and hands it to the link that routes to it, which keeps a session up. Retries every 5 s while
+// the name does not resolve. stop() cancels pending lookups (resolver_); a lookup that finishes
+// after the node is gone only sees `alive` false.
 void Node::resolve_later(std::size_t index, Duration delay) {
   auto& timer = *resolve_timers_[index];
   timer.expires_after(std::chrono::nanoseconds(delay));
-  timer.async_wait([this, index](const std::error_code& ec) {
-    if (ec || stopped_) return;
+  timer.async_wait([this, alive = alive_, index](const std::error_code& ec) {
+    if (ec || !*alive || stopped_) return;
     const HostPort& hp = config_.static_peers[index];
-    asio::ip::udp::resolver resolver(io_);
-    std::error_code rec;
-    auto results = resolver.resolve(hp.host, std::to_string(hp.port), rec);
-    if (rec || results.empty()) {
-      node_log()->warn("static peer {}: cannot resolve ({}); retrying in 5 s", hp.to_string(),
-                       rec ? rec.message() : "no address");
-      resolve_later(index, 5 * kSecond);
+    std::error_code lec;
+    asio::ip::address literal = asio::ip::make_address(hp.host, lec);
+    if (!lec) {  // an address needs no lookup
+      on_static_peer_resolved(index, {},
+                              asio::ip::udp::resolver::results_type::create(
+                                  {literal, hp.port}, hp.host, std::to_string(hp.port)));
       return;
     }
-    // The first address the listen socket's family can reach (an IPv4 socket cannot dial IPv6).
-    auto chosen = results.begin();
-    bool v4_only = links_[0]->mgr->local_address().family() == AF_INET;
-    for (auto it = results.begin(); it != results.end(); ++it)
-      if (!v4_only || it->endpoint().address().is_v4()) {
-        chosen = it;
-        break;
-      }
-    transport::Address probe(reinterpret_cast<const sockaddr*>(chosen->endpoint().data()),
-                             static_cast<socklen_t>(chosen->endpoint().size()));
-    Link* link = link_for_route_to(probe);
-    auto addr = for_socket(link->mgr->local_address(), chosen->endpoint());
-    if (addr.empty() ||
-        (link->mgr->local_address().family() == AF_INET && addr.family() == AF_INET6)) {
-      node_log()->error(
-          "static peer {}: no address of a family listen.address {} can reach (use \"::\" for "
-          "both); retrying in 30 s",
-          hp.to_string(), link->mgr->local_address().to_string());
-      resolve_later(index, 30 * kSecond);
-      return;
-    }
-    node_log()->info("static peer {} -> {}{}", hp.to_string(), addr.to_string(),
-                     link->name.empty() ? "" : " on " + link->name);
-    link->mgr->add_static_peer(addr);
+    resolver_->async_resolve(
+        hp.host, std::to_string(hp.port),
+        [this, alive, index](const std::error_code& rec,
+                             const asio::ip::udp::resolver::results_type& results) {
+          if (!*alive || rec == asio::error::operation_aborted || stopped_) return;
+          on_static_peer_resolved(index, rec, results);
+        });
   });
+}
+
+void Node::on_static_peer_resolved(std::size_t index, const std::error_code& rec,
+                                   const asio::ip::udp::resolver::results_type& results) {
+  const HostPort& hp = config_.static_peers[index];
+  if (rec || results.empty()) {
+    node_log()->warn("static peer {}: cannot resolve ({}); retrying in 5 s", hp.to_string(),
+                     rec ? rec.message() : "no address");
+    resolve_later(index, 5 * kSecond);
+    return;
+  }
+  // The first address the listen socket's family can reach (an IPv4 socket cannot dial IPv6).
+  auto chosen = results.begin();
+  bool v4_only = links_[0]->mgr->local_address().family() == AF_INET;
+  for (auto it = results.begin(); it != results.end(); ++it)
+    if (!v4_only || it->endpoint().address().is_v4()) {
+      chosen = it;
+      break;
+    }
+  transport::Address probe(reinterpret_cast<const sockaddr*>(chosen->endpoint().data()),
+                           static_cast<socklen_t>(chosen->endpoint().size()));
+  Link* link = link_for_route_to(probe);
+  auto addr = for_socket(link->mgr->local_address(), chosen->endpoint());
+  if (addr.empty() ||
+      (link->mgr->local_address().family() == AF_INET && addr.family() == AF_INET6)) {
+    node_log()->error(
+        "static peer {}: no address of a family listen.address {} can reach (use \"::\" for "
+        "both); retrying in 30 s",
+        hp.to_string(), link->mgr->local_address().to_string());
+    resolve_later(index, 30 * kSecond);
+    return;
+  }
+  node_log()->info("static peer {} -> {}{}", hp.to_string(), addr.to_string(),
+                   link->name.empty() ? "" : " on " + link->name);
+  link->mgr->add_static_peer(addr);
 }
 
 SessionView Node::view(Link& link, link::Session& s) const {
@@ -309,9 +373,12 @@ void Node::on_link_down(Link& link, link::Session& s, const transport::CloseInfo
 
 link::Session* Node::session_of(std::uint64_t rs, Link** link) {
   std::size_t slot = route_session_slot(rs);
-  if (slot >= links_.size() || !links_[slot]) return nullptr;
-  if (link) *link = links_[slot].get();
-  link::Session* s = links_[slot]->mgr->session(route_session_sid(rs));
+  Link* found = nullptr;
+  for (auto& l : links_)
+    if (l && l->slot == slot) found = l.get();
+  if (!found) return nullptr;
+  if (link) *link = found;
+  link::Session* s = found->mgr->session(route_session_sid(rs));
   return s && s->is_up() ? s : nullptr;
 }
 

@@ -112,8 +112,8 @@ void Node::arm_routing_timer() {
   }
   Timestamp t = now();
   routing_timer_->expires_after(std::chrono::nanoseconds(at > t ? at - t : 0));
-  routing_timer_->async_wait([this](const std::error_code& ec) {
-    if (ec || stopped_) return;
+  routing_timer_->async_wait([this, alive = alive_](const std::error_code& ec) {
+    if (ec || !*alive || stopped_) return;
     routing_timer_at_ = kNever;
     router_->handle_timeout(now());
     pump();
@@ -228,8 +228,8 @@ void Node::connect(const identity::NodeIdPrefix& parsed, const std::string& peer
   w->timer = std::make_unique<asio::steady_timer>(io_);
   w->timer->expires_after(std::chrono::nanoseconds(timeout));
   Waiter* wp = w.get();
-  w->timer->async_wait([this, wp, peer](const std::error_code& ec) {
-    if (ec) return;
+  w->timer->async_wait([this, alive = alive_, wp, peer](const std::error_code& ec) {
+    if (ec || !*alive) return;
     finish_waiters([wp](Waiter& x) { return &x == wp; },
                    Err(Errc::kTimeout, "no circuit to " + peer + " yet; the node keeps trying"));
   });

@@ -1,64 +1,23 @@
-// Runs the libFuzzer target's entry point (fuzz/fuzz_ipv6_packet.cc) in the ordinary test build:
-// every seed in fuzz/corpus/ipv6_packet, then mutations for a bounded number of runs. The clang
-// fuzz build explores far more; this keeps the target honest in every build.
-#include <gtest/gtest.h>
-
-#include <cstdlib>
-#include <filesystem>
-#include <fstream>
-#include <iterator>
-#include <random>
+// The libFuzzer target fuzz/fuzz_ipv6_packet.cc on its seed corpus and seeded mutations, in the
+// ordinary test build (common/testing/fuzz_replay.h).
+#include "common/testing/fuzz_replay.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size);
 
 namespace {
 
-std::vector<std::vector<std::uint8_t>> seeds() {
-  std::vector<std::vector<std::uint8_t>> out;
-  const char* src = std::getenv("QC_SOURCE_DIR");
-  if (src == nullptr) return out;
-  std::filesystem::path dir = std::filesystem::path(src) / "fuzz" / "corpus" / "ipv6_packet";
-  std::error_code ec;
-  for (const auto& entry : std::filesystem::directory_iterator(dir, ec)) {
-    std::ifstream f(entry.path(), std::ios::binary);
-    out.emplace_back(std::istreambuf_iterator<char>(f), std::istreambuf_iterator<char>());
-  }
-  return out;
-}
-
 TEST(Ipv6PacketReplayTest, SeedsThenMutations) {
-  auto corpus = seeds();
-  EXPECT_GE(corpus.size(), 10u) << "seed corpus not found (QC_SOURCE_DIR)";
-  for (const auto& s : corpus) LLVMFuzzerTestOneInput(s.data(), s.size());
-  std::mt19937_64 rng(7);
-  corpus.push_back({0});
-  for (int run = 0; run < 20000; ++run) {
-    std::vector<std::uint8_t> in = corpus[rng() % corpus.size()];
-    std::size_t edits = 1 + rng() % 4;
-    for (std::size_t i = 0; i < edits; ++i) {
-      switch (rng() % 4) {
-        case 0:
-          if (!in.empty()) in[rng() % in.size()] = static_cast<std::uint8_t>(rng());
-          break;
-        case 1:
-          in.insert(in.begin() + static_cast<std::ptrdiff_t>(rng() % (in.size() + 1)),
-                    static_cast<std::uint8_t>(rng()));
-          break;
-        case 2:
-          if (!in.empty()) in.erase(in.begin() + static_cast<std::ptrdiff_t>(rng() % in.size()));
-          break;
-        default:
-          // Keep the IPv6 payload length consistent now and then, so mutations get past it.
-          if (in.size() >= 41) {
-            std::size_t len = in.size() - 41;
-            in[5] = static_cast<std::uint8_t>(len >> 8);
-            in[6] = static_cast<std::uint8_t>(len);
-          }
-          break;
-      }
+  qc::testing::FuzzReplayOptions o{
+      .corpus = "ipv6_packet", .min_seeds = 10, .seed = 7, .mutations = 20000};
+  // Keep the IPv6 payload length consistent now and then, so mutations get past it.
+  o.fix_up = [](qc::testing::FuzzInput& in) {
+    if (in.size() >= 41) {
+      std::size_t len = in.size() - 41;
+      in[5] = static_cast<std::uint8_t>(len >> 8);
+      in[6] = static_cast<std::uint8_t>(len);
     }
-    LLVMFuzzerTestOneInput(in.data(), in.size());
-  }
+  };
+  qc::testing::replay_corpus_and_mutations(LLVMFuzzerTestOneInput, o);
 }
 
 }  // namespace

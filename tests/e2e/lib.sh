@@ -110,9 +110,18 @@ make_veth() {
   ip -n "$ns2" link set "$if2" up
 }
 
-# node_config FILE DIR [EXTRA...]: writes a node configuration for the node files in DIR, listening
-# on [::]:7420, log level $LOG_LEVEL (default debug), with EXTRA lines appended (tables).
+# node_config [--address ADDR] [--port PORT] FILE DIR [EXTRA...]: writes a node configuration for
+# the node files in DIR, listening on ADDR (default ::) port PORT (default 7420), log level
+# $LOG_LEVEL (default debug), with EXTRA lines appended (tables).
 node_config() {
+  local address="::" port=7420
+  while [ $# -gt 0 ]; do
+    case "$1" in
+      --address) address=$2; shift 2 ;;
+      --port) port=$2; shift 2 ;;
+      *) break ;;
+    esac
+  done
   local file=$1 dir=$2; shift 2
   {
     echo "log_level = \"${LOG_LEVEL:-debug}\""
@@ -122,10 +131,15 @@ node_config() {
     echo "cert = \"$dir/cert.crt\""
     echo "key = \"$dir/key.pem\""
     echo "[listen]"
-    echo "address = \"::\""
-    echo "port = 7420"
+    echo "address = \"$address\""
+    echo "port = $port"
     for l in "$@"; do echo "$l"; done
   } >"$file"
+}
+
+# free_udp_port: a UDP port free on 127.0.0.1 now.
+free_udp_port() {
+  python3 -c 'import socket; s=socket.socket(socket.AF_INET, socket.SOCK_DGRAM); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
 }
 
 # in_ns NS CMD...: runs CMD inside namespace NS.

@@ -1,7 +1,8 @@
 #!/bin/bash
 # Three namespaces in a line, qa - qr - qb (veth pairs; qa and qb share no link). The nodes find
 # each other by LAN discovery alone (no static peers). qa asks for qb; `qc circuits` on all three
-# shows the same circuit qa -> qr -> qb, ESTABLISHED. Cutting the qr - qb link makes the circuit
+# shows the same circuit qa -> qr -> qb, ESTABLISHED; `qc ping` crosses it and `qc trace` shows
+# its two hops with RTTs (from both ends). Cutting the qr - qb link makes the circuit
 # go away at qa and qr. Needs root (network namespaces).
 source "$(dirname "$0")/lib.sh"
 require_root
@@ -62,6 +63,45 @@ out=$(in_ns "$QA" "$QC" ping --config "$WORK/qa/node.toml" "$B_ID" -n 3 --timeou
   fail "qc ping over the channel failed: $out"
 echo "$out"
 echo "$out" | grep -q "3 replies, 0 lost" || fail "qc ping did not get 3 replies: $out"
+
+# qc trace: the circuit hop by hop, qr first then qb, with numeric RTTs from the stats probes.
+out=$(in_ns "$QA" "$QC" trace --config "$WORK/qa/node.toml" "$B_ID" -n 5 --timeout 20) ||
+  fail "qc trace failed: $out"
+echo "$out"
+js=$(in_ns "$QA" "$QC" trace --json --config "$WORK/qa/node.toml" "$B_ID" -n 5 --timeout 20) ||
+  fail "qc trace --json failed: $js"
+echo "$js" | python3 -c '
+import json, numbers, sys
+a, r, b = sys.argv[1:4]
+d = json.load(sys.stdin)
+cs = d["circuits"]
+assert cs, "no circuit in the trace"
+for c in cs:
+    assert c["path"] == [a, r, b], c["path"]
+    assert c["answered"] >= 1, c
+    hops = c["hops"]
+    assert [h["peer"] for h in hops] == [r, b], hops
+    assert [h["hop"] for h in hops] == [1, 2]
+    for h in hops:
+        for k in ("rtt_ms", "step_ms"):
+            for m in ("min", "median"):
+                v = h[k][m]
+                assert isinstance(v, numbers.Real) and v >= 0, (k, m, v)
+        assert h["rtt_ms"]["min"] <= h["rtt_ms"]["median"]
+    assert hops[1]["rtt_ms"]["min"] >= hops[0]["rtt_ms"]["min"]
+    assert c["relays_reported"] == 1
+    assert isinstance(c["round_trip_ms"]["median"], numbers.Real)
+' "$A_ID" "$R_ID" "$B_ID" || { echo "$js"; fail "qc trace does not show qa -> qr -> qb with RTTs"; }
+log "qc trace: 2 hops, qr then qb, with RTTs"
+# The far end traces back the same circuit, reversed.
+js=$(in_ns "$QB" "$QC" trace --json --config "$WORK/qb/node.toml" "$A_ID" -n 3 --timeout 20) ||
+  fail "qc trace from qb failed: $js"
+echo "$js" | python3 -c '
+import json, sys
+a, r = sys.argv[1:3]
+d = json.load(sys.stdin)
+assert any([h["peer"] for h in c["hops"]] == [r, a] and c["answered"] >= 1 for c in d["circuits"])
+' "$A_ID" "$R_ID" || { echo "$js"; fail "qc trace from qb does not show qr then qa"; }
 
 # Cut qr - qb: the circuit must disappear at qa and qr.
 ip -n "$QR" link set eth1 down

@@ -34,18 +34,9 @@ echo "$out" | grep -q "missing.pem" || fail "error does not name the missing fil
 log "missing key: $(echo "$out" | tail -n1)"
 
 # 3. a listening node, then a second one on the same port
-PORT=$(python3 -c 'import socket; s=socket.socket(socket.AF_INET, socket.SOCK_DGRAM); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
-cat >"$WORK/alpha/node.toml" <<EOT
-[identity]
-ca = "ca.crt"
-cert = "cert.crt"
-key = "key.pem"
-[discovery]
-enabled = false
-[listen]
-address = "127.0.0.1"
-port = $PORT
-EOT
+PORT=$(free_udp_port)
+node_config --address 127.0.0.1 --port "$PORT" "$WORK/alpha/node.toml" "$WORK/alpha" \
+  '[discovery]' 'enabled = false'
 start_bg alpha "$QC" node --config "$WORK/alpha/node.toml"; A=$LAST_PID
 wait_for "$WORK/alpha.log" "listening on" 10 || fail "alpha did not start"
 out=$("$QC" node --config "$WORK/alpha/node.toml" 2>&1) && fail "a second node on a used port started"
@@ -53,19 +44,8 @@ echo "$out" | grep -q "cannot listen" || fail "port-in-use error unclear: $out"
 log "port in use: $(echo "$out" | tail -n1)"
 
 # 4. a node of another CA dials alpha: refused, logged, no session
-cat >"$WORK/mallory/node.toml" <<EOT
-[identity]
-ca = "ca.crt"
-cert = "cert.crt"
-key = "key.pem"
-[discovery]
-enabled = false
-[listen]
-address = "127.0.0.1"
-port = 0
-[peers]
-static = ["127.0.0.1:$PORT"]
-EOT
+node_config --address 127.0.0.1 --port 0 "$WORK/mallory/node.toml" "$WORK/mallory" \
+  '[discovery]' 'enabled = false' '[peers]' "static = [\"127.0.0.1:$PORT\"]"
 start_bg mallory "$QC" node --config "$WORK/mallory/node.toml"; M=$LAST_PID
 wait_for "$WORK/alpha.log" "refus|verif|alert" 10 || fail "alpha did not log the refusal"
 sleep 1

@@ -5,37 +5,13 @@ source "$(dirname "$0")/lib.sh"
 
 make_pki "$WORK" alpha beta
 A_ID=$(text_id "$WORK/alpha"); B_ID=$(text_id "$WORK/beta")
-PORT=$(python3 -c 'import socket; s=socket.socket(socket.AF_INET, socket.SOCK_DGRAM); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
-
-cat >"$WORK/alpha/node.toml" <<EOT
-[identity]
-ca = "ca.crt"
-cert = "cert.crt"
-key = "key.pem"
-[discovery]
-enabled = false
-[listen]
-address = "127.0.0.1"
-port = $PORT
-EOT
-cat >"$WORK/beta/node.toml" <<EOT
-[identity]
-ca = "ca.crt"
-cert = "cert.crt"
-key = "key.pem"
-[discovery]
-enabled = false
-[listen]
-address = "127.0.0.1"
-port = 0
-[peers]
-static = ["127.0.0.1:$PORT"]
-[session]
-idle_timeout = 3
-keepalive = 1
-redial_min = 0.2
-redial_max = 1
-EOT
+PORT=$(free_udp_port)
+node_config --address 127.0.0.1 --port "$PORT" "$WORK/alpha/node.toml" "$WORK/alpha" \
+  '[discovery]' 'enabled = false'
+node_config --address 127.0.0.1 --port 0 "$WORK/beta/node.toml" "$WORK/beta" \
+  '[discovery]' 'enabled = false' \
+  '[peers]' "static = [\"127.0.0.1:$PORT\"]" \
+  '[session]' 'idle_timeout = 3' 'keepalive = 1' 'redial_min = 0.2' 'redial_max = 1'
 
 start_bg alpha "$QC" node --config "$WORK/alpha/node.toml"; A=$LAST_PID
 start_bg beta "$QC" node --config "$WORK/beta/node.toml"; B=$LAST_PID
