@@ -106,8 +106,8 @@ void Node::with_channel(const identity::NodeIdPrefix& peer, const std::string& n
             Timestamp n = now();
             w->timer->expires_after(std::chrono::nanoseconds(deadline > n ? deadline - n : 0));
             ChannelWaiter* wp = w.get();
-            w->timer->async_wait([this, wp, name](const std::error_code& ec) {
-              if (ec || wp->finished) return;
+            w->timer->async_wait([this, alive = alive_, wp, name](const std::error_code& ec) {
+              if (ec || !*alive || wp->finished) return;
               wp->finished = true;
               auto d = std::move(wp->done);
               std::erase_if(channel_waiters_, [wp](auto& x) { return x.get() == wp; });
@@ -118,7 +118,9 @@ void Node::with_channel(const identity::NodeIdPrefix& peer, const std::string& n
             channel::Channel* ch = dataplane_->channels->open(id, now());
             dataplane_->schedule_flush();
             if (ch != nullptr && ch->is_ready()) {
-              asio::post(io_, [this, id] { on_channel_event(id, nullptr); });
+              asio::post(io_, [this, alive = alive_, id] {
+                if (*alive) on_channel_event(id, nullptr);
+              });
             }
           });
 }
@@ -135,9 +137,13 @@ void Node::on_channel_event(const identity::NodeId& peer, const Error* closed) {
   std::erase_if(channel_waiters_, [](auto& w) { return w == nullptr; });
   Error why = closed ? *closed : Error{Errc::kClosed, "the channel closed"};
   // Answer from the loop: we may be inside a channel callback.
-  asio::post(io_, [this, peer, closed = closed != nullptr, why,
+  asio::post(io_, [this, alive = alive_, peer, closed = closed != nullptr, why,
                    hit = std::make_shared<decltype(hit)>(std::move(hit))] {
     for (auto& w : *hit) {
+      if (!*alive) {
+        w->done(Err(Errc::kClosed, "the node stopped"));
+        continue;
+      }
       channel::Channel* ch =
           dataplane_ && dataplane_->channels ? dataplane_->channels->find(peer) : nullptr;
       if (!closed && ch != nullptr && ch->is_ready() && !ch->is_closed()) {
