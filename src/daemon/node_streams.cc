@@ -139,11 +139,8 @@ void Node::on_channel_event(const identity::NodeId& peer, const Error* closed) {
   // Answer from the loop: we may be inside a channel callback.
   asio::post(io_, [this, alive = alive_, peer, closed = closed != nullptr, why,
                    hit = std::make_shared<decltype(hit)>(std::move(hit))] {
+    if (!*alive) return;  // the node is gone: so are the callers its callbacks would reach
     for (auto& w : *hit) {
-      if (!*alive) {
-        w->done(Err(Errc::kClosed, "the node stopped"));
-        continue;
-      }
       channel::Channel* ch =
           dataplane_ && dataplane_->channels ? dataplane_->channels->find(peer) : nullptr;
       if (!closed && ch != nullptr && ch->is_ready() && !ch->is_closed()) {
