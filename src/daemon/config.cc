@@ -258,14 +258,15 @@ Result<NodeConfig> parse_config(std::string_view text, const std::string& base_d
   }
 
   if (const toml::table* so = subtable(root, "socks")) {
-    QC_TRY(r.only(*so, "socks.", {"listen", "username", "password", "allow_direct"}));
-    std::string listen;
+    QC_TRY(r.only(*so, "socks.", {"enabled", "listen", "username", "password", "allow_direct"}));
+    // A [socks] table turns the proxy on, on loopback port 1080 unless `listen` says otherwise.
+    bool enabled = true;
+    QC_TRY(r.boolean(*so, "socks.", "enabled", &enabled));
+    std::string listen = "127.0.0.1:1080";
     QC_TRY(r.str(*so, "socks.", "listen", &listen));
-    if (!listen.empty()) {
-      auto hp = parse_host_port(listen);
-      if (!hp) return r.fail(*so->get("listen"), "socks.listen", hp.error().message);
-      c.socks.listen = *hp;
-    }
+    auto hp = parse_host_port(listen);
+    if (!hp) return r.fail(*so->get("listen"), "socks.listen", hp.error().message);
+    if (enabled) c.socks.listen = *hp;
     QC_TRY(r.str(*so, "socks.", "username", &c.socks.username));
     QC_TRY(r.str(*so, "socks.", "password", &c.socks.password));
     QC_TRY(r.boolean(*so, "socks.", "allow_direct", &c.socks.allow_direct));

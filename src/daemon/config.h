@@ -37,8 +37,9 @@
 //   fanout = 2                    # copies of one route probe a node forwards
 //   wanted_circuits = 2           # circuits kept to each peer the node talks to
 //
-//   [socks]
-//   listen = "127.0.0.1:1080"     # SOCKS5 proxy for local programs (off when unset)
+//   [socks]                       # the table turns the SOCKS5 proxy on (off without it)
+//   enabled = true
+//   listen = "127.0.0.1:1080"     # the default: loopback only
 //   username = "u"                # with password: RFC 1929 authentication required
 //   password = "p"
 //   allow_direct = false          # let non-mesh destinations out from this node

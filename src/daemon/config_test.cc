@@ -180,5 +180,36 @@ TEST(Config, NanIsOutOfRange) {
   EXPECT_NE(c.error().message.find("session.idle_timeout"), std::string::npos);
 }
 
+TEST(Config, SocksAndExpose) {
+  auto none = parse_config(kMinimal, "/etc/qc", "node.toml");
+  ASSERT_TRUE(none);
+  EXPECT_FALSE(none->socks.listen);  // no [socks] table: no proxy
+  EXPECT_TRUE(none->expose.empty());
+
+  auto on = parse_config(std::string(kMinimal) + "[socks]\n[expose]\nports = [\"8080=127.0.0.1:8000\", \"22\"]\n",
+                         "/etc/qc", "node.toml");
+  ASSERT_TRUE(on) << on.error().to_string();
+  ASSERT_TRUE(on->socks.listen);
+  EXPECT_EQ(on->socks.listen->to_string(), "127.0.0.1:1080");  // loopback by default
+  EXPECT_EQ(on->expose.size(), 2u);
+  // Round trip through to_toml.
+  auto again = parse_config(to_toml(*on), "/etc/qc", "again.toml");
+  ASSERT_TRUE(again) << again.error().to_string();
+  EXPECT_EQ(again->socks.listen->to_string(), "127.0.0.1:1080");
+  EXPECT_EQ(again->expose, on->expose);
+
+  auto off = parse_config(std::string(kMinimal) + "[socks]\nenabled = false\n", "/etc/qc", "n.toml");
+  ASSERT_TRUE(off);
+  EXPECT_FALSE(off->socks.listen);
+
+  for (const char* bad : {"[socks]\nlisten = \"nowhere\"\n", "[socks]\nusername = \"u\"\n",
+                          "[socks]\nlistn = \"127.0.0.1:1\"\n", "[expose]\nports = [\"0\"]\n",
+                          "[expose]\nports = [\"80=host:\"]\n", "[expose]\nports = [\"80\", \"80\"]\n"}) {
+    auto c = parse_config(std::string(kMinimal) + bad, "/etc/qc", "node.toml");
+    ASSERT_FALSE(c) << bad;
+    EXPECT_NE(c.error().message.find("node.toml:"), std::string::npos) << c.error().message;
+  }
+}
+
 }  // namespace
 }  // namespace qc::daemon
