@@ -1,6 +1,7 @@
 // Node: VPN mode. See node_vpn.h for how the TUN, the VpnRouter and the channels meet.
 #include "daemon/node_vpn.h"
 
+#include <limits>
 #include <utility>
 
 #include "tun/tun_mtu.h"
@@ -289,10 +290,49 @@ void Node::Vpn::maybe_raise_mtu(const channel::Channel& ch) {
 
 nlohmann::json Node::Vpn::status() const {
   const tun::VpnCounters& c = router_->counters();
+  nlohmann::json peers = nlohmann::json::array();
+  for (const auto& [p, id] : known_) {
+    nlohmann::json j = {{"peer", text_of(p)},
+                        {"queued", router_->queued_for(p)},
+                        {"busy", busy_.count(p) > 0},
+                        {"wanted", wanted_.count(p) > 0}};
+    if (const channel::Channel* ch = node.dataplane_->channels->find(id)) {
+      auto s = ch->stats();
+      j["channel"] = {{"ready", ch->is_ready()},
+                      {"datagram_room", ch->datagram_room()},
+                      {"paths", ch->paths().size()},
+                      {"healthy_paths", ch->healthy_paths()},
+                      {"rtt_ms", static_cast<double>(s.smoothed_rtt) / 1e6},
+                      {"cwnd", s.cwnd},
+                      {"bytes_in_flight", s.bytes_in_flight},
+                      {"datagrams_sent", s.datagrams_sent},
+                      {"datagrams_received", s.datagrams_received},
+                      {"datagrams_dropped", s.datagrams_dropped},
+                      {"packets_dropped", ch->packets_dropped()},
+                      {"packet_size", ch->packet_size()}};
+      nlohmann::json paths = nlohmann::json::array();
+      for (std::size_t i = 0; i < ch->paths().size(); ++i) {
+        const channel::ChannelPath& cp = ch->paths()[i];
+        paths.push_back({{"path", fmt::format("{}:{}", cp.session, cp.label)},
+                         {"current", ch->current_path() == i},
+                         {"failed", cp.failed},
+                         {"unanswered", cp.unanswered},
+                         {"rtt_ms", static_cast<double>(cp.rtt) / 1e6},
+                         {"hop_room", cp.hop_room == std::numeric_limits<std::size_t>::max()
+                                          ? nlohmann::json(nullptr)
+                                          : nlohmann::json(cp.hop_room)},
+                         {"packets_sent", cp.packets_sent},
+                         {"too_big", cp.too_big}});
+      }
+      j["channel"]["paths"] = paths;
+    }
+    peers.push_back(std::move(j));
+  }
   return {{"device", tun_->name()},
           {"mtu", tun_->mtu()},
           {"mtu_auto", node.config_.vpn.mtu == 0},
-          {"peers_known", known_.size()},
+          {"reading", waiting_},
+          {"peers", peers},
           {"counters",
            {{"tun_read", c.tun_read},
             {"tun_malformed", c.tun_malformed},
