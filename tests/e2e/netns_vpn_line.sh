@@ -89,6 +89,7 @@ log "qb mesh_spoofed: $before -> $after"
 # The real address still works.
 in_ns "$QA" ping -6 -c 1 -W 3 "$B_ADDR" >/dev/null || fail "ping from the real address failed after the spoof"
 
+in_ns "$QA" "$QC" status --config "$WORK/qa/node.toml" | grep "^vpn " || fail "qc status shows no VPN line"
 status "$QA" qa | python3 -c 'import json,sys; print("qa vpn:", json.dumps(json.load(sys.stdin)["vpn"]))'
 status "$QB" qb | python3 -c 'import json,sys; print("qb vpn:", json.dumps(json.load(sys.stdin)["vpn"]))'
 kill -0 "$APID" && kill -0 "$BPID" || fail "a node died"
