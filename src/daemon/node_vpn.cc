@@ -1,6 +1,7 @@
 // Node: VPN mode. See node_vpn.h for how the TUN, the VpnRouter and the channels meet.
 #include "daemon/node_vpn.h"
 
+#include <algorithm>
 #include <limits>
 #include <utility>
 
@@ -93,10 +94,17 @@ void Node::Vpn::wait_readable() {
 
 void Node::Vpn::read_tun() {
   if (stopped_) return;
-  std::size_t n = router_->pump_tun(node.now());
+  Timestamp now = node.now();
+  std::size_t n = router_->pump_tun(now);
   node.dataplane_->schedule_flush();
+  if (!busy_.empty()) {
+    // Resumed by after_flush() once the channel takes datagrams, or after kMaxReadPause.
+    if (paused_since_ == 0) paused_since_ = now;
+    arm_timer();
+    return;
+  }
+  paused_since_ = 0;
   arm_timer();
-  if (!busy_.empty()) return;  // resumed by after_flush() once the channel takes datagrams
   if (n == read_batch_) {
     // More may be waiting: continue on a later turn so sessions and timers get their share.
     later([this] { read_tun(); });
@@ -188,6 +196,7 @@ void Node::Vpn::after_flush() {
 void Node::Vpn::arm_timer() {
   if (stopped_) return;
   Timestamp at = router_->next_deadline();
+  if (paused_since_ != 0) at = std::min(at, paused_since_ + kMaxReadPause);
   if (at == timer_at_) return;
   timer_at_ = at;
   if (at == kNever) {
@@ -199,7 +208,17 @@ void Node::Vpn::arm_timer() {
   timer_->async_wait([this, alive = alive_](const std::error_code& ec) {
     if (ec || !*alive) return;
     timer_at_ = kNever;
-    router_->on_timeout(node.now());
+    Timestamp now = node.now();
+    router_->on_timeout(now);
+    if (paused_since_ != 0 && now >= paused_since_ + kMaxReadPause) {
+      // A channel that stays full must not hold up the other peers: its packets wait in (and
+      // overflow from) its own queue in the VpnRouter instead.
+      node_log()->debug("VPN: a channel took no datagram for {} ms; reading {} again",
+                        kMaxReadPause / kMillisecond, tun_->name());
+      busy_.clear();
+      read_tun();
+      return;
+    }
     arm_timer();
   });
 }

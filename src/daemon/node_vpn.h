@@ -6,7 +6,8 @@
 // node id). It also feeds the router the node's events:
 //
 //   TUN readable              -> VpnRouter::pump_tun (paused while a channel's datagram queue is
-//                                full, so the kernel's TUN queue holds the backlog)
+//                                full, so the kernel's TUN queue holds the backlog; at most
+//                                kMaxReadPause, so one stuck channel cannot hold up the others)
 //   channel DATAGRAM 0x6_     -> VpnRouter::on_mesh_datagram (anti-spoofing happens there)
 //   want_peer(P)              -> routing want_peer + an established circuit or, later, CircuitUp
 //                                -> ChannelManager::open
@@ -36,6 +37,9 @@ namespace qc::daemon {
 // How long a peer the routing core reported unreachable is answered unreachable without a new
 // search (a burst of packets to a dead address floods the mesh once, not once per packet).
 constexpr Duration kUnreachableHold = 3 * kSecond;
+// Reading the TUN pauses while a channel's datagram queue is full, at most this long: then it
+// resumes and that peer's packets wait in its VpnRouter queue (bounded) instead.
+constexpr Duration kMaxReadPause = kSecond;
 
 struct Node::Vpn final : public tun::MeshPort {
   explicit Vpn(Node& n) : node(n) {}
@@ -87,7 +91,8 @@ struct Node::Vpn final : public tun::MeshPort {
   std::set<identity::PartialId> busy_;
   // Peers the routing core reported unreachable, until when.
   std::map<identity::PartialId, Timestamp> unreachable_until_;
-  bool waiting_ = false;  // an async_wait on the TUN is outstanding
+  bool waiting_ = false;        // an async_wait on the TUN is outstanding
+  Timestamp paused_since_ = 0;  // reading paused for a busy channel since (0: not paused)
   bool stopped_ = false;
   std::size_t read_batch_ = 0;
   std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
