@@ -1,13 +1,13 @@
 #!/bin/bash
 # VPN mode: a TCP connection over the cluster addresses survives the replacement of the circuit
 # under it. Two relays between qa and qb (qa - qr1 - qb and qa - qr2 - qb, qa and qb share no
-# link); VPN mode on qa and qb. A rate-limited HTTP download (curl from qa, python3 http.server
-# on qb's cluster address) runs while the link from qa to the relay that carries it is cut; the
+# link); VPN mode on qa and qb. A paced HTTP download (a python3 client on qa reading at 2 MiB/s,
+# python3 http.server on qb's cluster address) runs while the link from qa to the relay that carries it is cut; the
 # channel moves to the other circuit and the download completes with the right SHA-256.
 # Needs root (network namespaces, TUN devices).
 source "$(dirname "$0")/lib.sh"
 require_root
-for tool in curl python3; do
+for tool in python3; do
   command -v $tool >/dev/null || { echo "SKIPPED: $tool is not installed (scripts/deps)"; exit 77; }
 done
 [ -c /dev/net/tun ] || { echo "SKIPPED: no /dev/net/tun (modprobe tun)"; exit 77; }
@@ -58,13 +58,15 @@ for c in json.load(sys.stdin)["circuits"]:
     if c["state"] == "ESTABLISHED" and len(p) == 3 and p[0] == sys.argv[1] and p[2] == sys.argv[2]:
         print(p[1])' "$A_ID" "$B_ID" | sort -u
 }
-ok=0
-for _ in $(seq 300); do
-  [ "$(circuits_via | wc -l)" -ge 2 ] && { ok=1; break; }
+# Usually the first route probes give circuits through both relays; when both circuits go
+# through one relay, cutting it makes the node build a new circuit through the other: a
+# replacement as well, with a longer gap.
+for _ in $(seq 100); do
+  [ "$(circuits_via | wc -l)" -ge 2 ] && break
   sleep 0.1
 done
-[ $ok = 1 ] || fail "qa did not get circuits to qb through both relays: $(circuits_via | tr '\n' ' ')"
-log "qa has circuits to qb through both relays"
+[ "$(circuits_via | wc -l)" -ge 1 ] || fail "qa has no circuit to qb"
+log "qa has circuits to qb through: $(circuits_via | tr '\n' ' ')"
 
 # The download: 32 MiB at 2 MiB/s, so about 16 s (most of it after the cut, beyond what the
 # socket buffers hold).
@@ -73,8 +75,38 @@ head -c $((32 << 20)) /dev/urandom >"$WORK/www/blob"
 WANT=$(sha256sum <"$WORK/www/blob" | cut -d' ' -f1)
 start_bg http in_ns "$QB" python3 -m http.server 8080 --bind "$B_ADDR" --directory "$WORK/www"
 for _ in $(seq 50); do in_ns "$QB" ss -ltn | grep -q ":8080" && break; sleep 0.1; done
-start_bg curl in_ns "$QA" curl -sS -g --max-time 120 --limit-rate 2M -o "$WORK/got" \
-  "http://[$B_ADDR]:8080/blob"
+# The client reads at 2 MiB/s with a small receive buffer, so the data really crosses the mesh
+# at that pace (curl --limit-rate lets the kernel buffer megabytes ahead).
+cat >"$WORK/slow_get.py" <<'PY'
+import hashlib, socket, sys, time
+addr, port, path, rate = sys.argv[1], int(sys.argv[2]), sys.argv[3], float(sys.argv[4])
+s = socket.socket(socket.AF_INET6, socket.SOCK_STREAM)
+s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 64 << 10)
+s.settimeout(60)
+s.connect((addr, port))
+s.sendall(f"GET {path} HTTP/1.0\r\nHost: qb\r\n\r\n".encode())
+buf = b""
+while b"\r\n\r\n" not in buf:
+    d = s.recv(65536)
+    if not d:
+        sys.exit("connection closed before the headers")
+    buf += d
+head, body = buf.split(b"\r\n\r\n", 1)
+if b" 200 " not in head.split(b"\r\n")[0]:
+    sys.exit("bad status: %r" % head[:80])
+h, n, t0 = hashlib.sha256(body), len(body), time.monotonic()
+while True:
+    d = s.recv(65536)
+    if not d:
+        break
+    h.update(d)
+    n += len(d)
+    ahead = n / rate - (time.monotonic() - t0)
+    if ahead > 0:
+        time.sleep(ahead)
+print(n, h.hexdigest())
+PY
+start_bg client in_ns "$QA" python3 "$WORK/slow_get.py" "$B_ADDR" 8080 /blob $((2 << 20))
 CPID=$LAST_PID
 
 # Bytes through a relay's link to qa, both directions.
@@ -104,9 +136,10 @@ while kill -0 "$CPID" 2>/dev/null; do
   sleep 0.2
 done
 wait "$CPID"; rc=$?
-[ $rc = 0 ] || fail "curl failed (exit $rc) after the circuit through $USED was cut"
-GOT=$(sha256sum <"$WORK/got" | cut -d' ' -f1)
-[ "$GOT" = "$WANT" ] || fail "downloaded file differs (sha256 $GOT, want $WANT)"
+[ $rc = 0 ] || fail "the download failed (exit $rc) after the circuit through $USED was cut"
+read -r GOT_BYTES GOT <"$WORK/client.log"
+[ "$GOT_BYTES" = $((32 << 20)) ] || fail "downloaded $GOT_BYTES bytes, want $((32 << 20))"
+[ "$GOT" = "$WANT" ] || fail "downloaded data differs (sha256 $GOT, want $WANT)"
 o2=$(rx "$OTHER")
 log "download complete, sha256 matches; $((o2 - o1)) bytes went through the other relay after the cut"
 [ $((o2 - o1)) -gt $((1 << 20)) ] || fail "the other relay carried little after the cut"
