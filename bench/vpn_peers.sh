@@ -6,12 +6,16 @@
 # 1. plain: qr forwards IPv4; iperf3 TCP qa -> qb over the veths (the ceiling).
 # 2. quic-channel: qr forwarding off; a qc node in each namespace (LAN discovery), VPN mode on qa
 #    and qb, qr relays the circuit; iperf3 TCP qa -> qb's cluster address on the TUN devices.
+# 3. with --peers DIR (the peers' benchmark scripts: testbed.sh, bench_*.sh): their testbed
+#    (namespaces named qa, qr, qb) and plain routing, WireGuard-go, Nebula relayed by qr and
+#    Yggdrasil relayed by qr (default MTU and 1420), each RUNS x DUR s, in the same invocation.
+#    Needs wireguard-go, wireguard-tools, yggdrasil, nebula, jq, bc (scripts/deps --bench).
 # Each is RUNS single-stream runs of DUR seconds (median, min-max), plus a ping RTT median and
 # the qc processes' CPU. The table prints each as a ratio to plain routing measured in the same
-# invocation, next to the figures recorded for WireGuard-go, Yggdrasil and Nebula on the same
-# kind of testbed (bench/peers results.md of the project's shared notes; recorded, not rerun).
+# invocation; without --peers, next to the figures recorded for WireGuard-go, Yggdrasil and
+# Nebula on the same kind of testbed.
 #
-# Usage (root): bench/vpn_peers.sh [--qc PATH] [--runs N] [--duration S]
+# Usage (root): bench/vpn_peers.sh [--qc PATH] [--runs N] [--duration S] [--peers DIR]
 #   QC=path/to/qc  RUNS=3  DUR=10  KEEP=1 (keep the work directory)
 # Traffic stays inside the namespaces this script creates (prefix qcb<pid>); they, and every
 # process started here, are removed at exit.
@@ -21,12 +25,14 @@ HERE=$(cd "$(dirname "$0")" && pwd)
 QC=${QC:-$HERE/../build/qc}
 RUNS=${RUNS:-3}
 DUR=${DUR:-10}
+PEERS=""
 while [ $# -gt 0 ]; do
   case "$1" in
     --qc) QC=$2; shift 2 ;;
     --runs) RUNS=$2; shift 2 ;;
     --duration) DUR=$2; shift 2 ;;
-    -h|--help) sed -n '2,19p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    --peers) PEERS=$(cd "$2" && pwd) || exit 2; shift 2 ;;
+    -h|--help) sed -n '2,24p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) echo "vpn_peers.sh: unknown option $1 (try --help)" >&2; exit 2 ;;
   esac
 done
@@ -36,6 +42,15 @@ for t in iperf3 ping python3; do
 done
 [ -x "$QC" ] || { echo "vpn_peers.sh: no qc binary at $QC (build it, or pass --qc)" >&2; exit 1; }
 QC=$(cd "$(dirname "$QC")" && pwd)/$(basename "$QC")
+if [ -n "$PEERS" ]; then
+  for t in wireguard-go wg yggdrasil yggdrasilctl nebula nebula-cert jq bc; do
+    command -v $t >/dev/null || { echo "vpn_peers.sh: --peers needs $t (scripts/deps --bench)" >&2; exit 1; }
+  done
+  for ns in qa qr qb; do
+    ip netns list | awk '{print $1}' | grep -qx $ns &&
+      { echo "vpn_peers.sh: namespace $ns exists; the peers' testbed needs the names qa, qr, qb" >&2; exit 1; }
+  done
+fi
 
 WORK=$(mktemp -d /tmp/qc-vpn-bench.XXXXXX)
 PREFIX="qcb$$"
@@ -49,6 +64,7 @@ cleanup() {
     kill -9 "$p" 2>/dev/null
   done
   for ns in "${NSS[@]}"; do ip netns del "$ns" 2>/dev/null; done
+  [ -n "$PEERS" ] && [ -e "$WORK/peers.up" ] && "$PEERS/testbed.sh" down >/dev/null 2>&1
   if [ "${KEEP:-0}" = 1 ]; then log "kept $WORK"; else rm -rf "$WORK"; fi
 }
 trap cleanup EXIT
@@ -185,7 +201,25 @@ log "quic-channel VPN qa -> qr -> qb ($B_ADDR, TUN MTU $MTU): $RUNS x ${DUR}s"
 measure qc "$B_ADDR" "${QPID[qa]}" "${QPID[qr]}" "${QPID[qb]}" >"$WORK/qc.result" ||
   die "quic-channel measurement failed"
 
-python3 - "$WORK/plain.result" "$WORK/qc.result" "$MTU" "$RUNS" "$DUR" <<'EOF'
+for p in "${QPID[@]}"; do stop "$p"; done
+
+# 3. the peers, on their own testbed, one after the other
+if [ -n "$PEERS" ]; then
+  log "peers: plain, WireGuard-go, Nebula relayed, Yggdrasil relayed (default MTU and 1420)"
+  (
+    export WORK=$WORK/peers RESULTS=$WORK/peers/raw.jsonl RUNS DUR QUIET_MAX=${QUIET_MAX:-5}
+    mkdir -p "$WORK"
+    "$PEERS/testbed.sh" up >/dev/null && touch "$(dirname "$WORK")/peers.up"
+    "$PEERS/bench_plain.sh"
+    "$PEERS/bench_wireguard.sh"
+    "$PEERS/bench_nebula.sh" relay
+    "$PEERS/bench_yggdrasil.sh" relay
+    YGG_MTU=1420 "$PEERS/bench_yggdrasil.sh" relay
+    "$PEERS/testbed.sh" down >/dev/null && rm -f "$(dirname "$WORK")/peers.up"
+  ) >"$WORK/peers.log" 2>&1 || log "a peer benchmark failed (see $WORK/peers.log; KEEP=1 keeps it)"
+fi
+
+python3 - "$WORK/plain.result" "$WORK/qc.result" "$MTU" "$RUNS" "$DUR" "$WORK/peers/raw.jsonl" <<'EOF'
 import json, statistics, sys
 plain = json.loads(open(sys.argv[1]).read().strip().splitlines()[-1])
 qc = json.loads(open(sys.argv[2]).read().strip().splitlines()[-1])
@@ -200,6 +234,32 @@ print("| path | tunnel MTU | Mbit/s median (min-max) | ratio to plain | RTT ms |
 print("|---|---|---|---|---|---|---|")
 print(f"| plain kernel routing | 1500 | {p:,.0f} ({span(plain)}) | 1.000 | {plain['rtt_ms']} | {sum(plain['retransmits'])} | - |")
 print(f"| quic-channel VPN, relayed by qr | {mtu} | {q:,.0f} ({span(qc)}) | {q / p if p else 0:.3f} | {qc['rtt_ms']} | {sum(qc['retransmits'])} | {', '.join(map(str, qc['cpu']))} |")
+peers_file = sys.argv[6]
+try:
+    rows = [json.loads(l) for l in open(peers_file) if l.strip()]
+except OSError:
+    rows = []
+if rows:
+    # Runs the peers' scripts flagged as disturbed by foreign load ("clean": false) were
+    # repeated; use the clean ones where there are any.
+    by, dirty = {}, {}
+    for r in rows:
+        if r.get("test") == "tcp1" and r.get("mbps"):
+            (by if r.get("clean", True) else dirty).setdefault(r["scenario"], []).append(r["mbps"])
+    for sc, v in dirty.items():
+        by.setdefault(sc, v)
+    pp = statistics.median(by.get("plain", [0])) or 0
+    print()
+    print("Peers measured in this invocation on their testbed (same layout; ratio to the plain")
+    print(f"routing measured there, {pp:,.0f} Mbit/s), and quic-channel's median over each:")
+    print()
+    print("| overlay (this run) | Mbit/s median (min-max) | ratio to plain | quic-channel / it |")
+    print("|---|---|---|---|")
+    for sc in sorted(by):
+        v = by[sc]
+        m = statistics.median(v)
+        print(f"| {sc} | {m:,.0f} ({min(v):,.0f}-{max(v):,.0f}) | {m / pp if pp else 0:.3f} | "
+              f"{q / m if m else 0:.2f} |")
 print()
 print("Recorded on this machine (bench/peers results.md, 2026-11-27; not rerun here): ratio to the")
 print("plain routing recorded with them (19,944 Mbit/s), and quic-channel's median over each.")
