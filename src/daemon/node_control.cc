@@ -152,13 +152,6 @@ nlohmann::json Node::status_json() {
     const auto& c = discovery_->counters();
     j["discovery"] = {{"sent", c.sent}, {"interfaces", discovery_->interfaces().size()}};
   }
-  if (dataplane_) {
-    const auto& d = dataplane_->dp.stats();
-    j["dataplane"] = {{"forwarded", d.forwarded},       {"delivered", d.delivered},
-                      {"sent_local", d.sent_local},     {"unknown_label", d.unknown_label},
-                      {"queue_drops", d.queue_drops},   {"too_big", d.too_big},
-                      {"closed_drops", d.closed_drops}, {"malformed", d.malformed}};
-  }
   if (vpn_) j["vpn"] = vpn_->status();
   return j;
 }
