@@ -117,6 +117,16 @@ d1=$((r1b - r1a)); d2=$((r2b - r2a))
 if [ $d1 -ge $d2 ]; then CUT=eth0; USED=qr1; OTHER=$QR2; else CUT=eth1; USED=qr2; OTHER=$QR1; fi
 log "bytes through the relays in 1 s: qr1 $d1, qr2 $d2: the download runs through $USED"
 kill -0 "$CPID" 2>/dev/null || fail "the download ended before the cut (too fast to test)"
+# The other relay must have its sessions with qa and qb up, or there is nothing to move to.
+if [ $USED = qr1 ]; then ON=qr2; else ON=qr1; fi
+ok=0
+for _ in $(seq 300); do
+  n=$(in_ns "$OTHER" "$QC" peers --json --config "$WORK/$ON/node.toml" |
+    python3 -c 'import json,sys; print(len({s["peer"] for s in json.load(sys.stdin)["sessions"]}))')
+  [ "$n" -ge 2 ] && { ok=1; break; }
+  sleep 0.1
+done
+[ $ok = 1 ] || fail "relay $ON does not have sessions with both qa and qb"
 ip -n "$QA" link set "$CUT" down
 log "cut qa's link to $USED ($CUT)"
 o1=$(rx "$OTHER")
