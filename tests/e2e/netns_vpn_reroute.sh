@@ -4,6 +4,8 @@
 # link); VPN mode on qa and qb. A paced HTTP download (a python3 client on qa reading at 2 MiB/s,
 # python3 http.server on qb's cluster address) runs while the link from qa to the relay that carries it is cut; the
 # channel moves to the other circuit and the download completes with the right SHA-256.
+# BULK=1 (netns_vpn_reroute_bulk.sh): 400 MiB read as fast as it comes instead, so the channel's
+# congestion window is full when the path under it dies.
 # Needs root (network namespaces, TUN devices).
 source "$(dirname "$0")/lib.sh"
 require_root
@@ -69,9 +71,10 @@ done
 log "qa has circuits to qb through: $(circuits_via | tr '\n' ' ')"
 
 # The download: 32 MiB at 2 MiB/s, so about 16 s (most of it after the cut, beyond what the
-# socket buffers hold).
+# socket buffers hold); with BULK=1 400 MiB unpaced.
+if [ "${BULK:-0}" = 1 ]; then MIB=400; RATE=$((1 << 40)); else MIB=32; RATE=$((2 << 20)); fi
 mkdir -p "$WORK/www"
-head -c $((32 << 20)) /dev/urandom >"$WORK/www/blob"
+head -c $((MIB << 20)) /dev/urandom >"$WORK/www/blob"
 WANT=$(sha256sum <"$WORK/www/blob" | cut -d' ' -f1)
 start_bg http in_ns "$QB" python3 -m http.server 8080 --bind "$B_ADDR" --directory "$WORK/www"
 for _ in $(seq 50); do in_ns "$QB" ss -ltn | grep -q ":8080" && break; sleep 0.1; done
@@ -106,7 +109,7 @@ while True:
         time.sleep(ahead)
 print(n, h.hexdigest())
 PY
-start_bg client in_ns "$QA" python3 "$WORK/slow_get.py" "$B_ADDR" 8080 /blob $((2 << 20))
+start_bg client in_ns "$QA" python3 "$WORK/slow_get.py" "$B_ADDR" 8080 /blob $RATE
 CPID=$LAST_PID
 
 # Bytes through a relay's link to qa, both directions.
@@ -148,7 +151,7 @@ done
 wait "$CPID"; rc=$?
 [ $rc = 0 ] || fail "the download failed (exit $rc) after the circuit through $USED was cut"
 read -r GOT_BYTES GOT <"$WORK/client.log"
-[ "$GOT_BYTES" = $((32 << 20)) ] || fail "downloaded $GOT_BYTES bytes, want $((32 << 20))"
+[ "$GOT_BYTES" = $((MIB << 20)) ] || fail "downloaded $GOT_BYTES bytes, want $((MIB << 20))"
 [ "$GOT" = "$WANT" ] || fail "downloaded data differs (sha256 $GOT, want $WANT)"
 o2=$(rx "$OTHER")
 log "download complete, sha256 matches; $((o2 - o1)) bytes went through the other relay after the cut"
