@@ -145,7 +145,7 @@ for i in range(1, runs + 1):
         cpus.append([int(x) for x in c])
 rtts = [float(m) for m in re.findall(r"time=([0-9.]+) ms", open(f"{work}/{name}.ping").read())][3:]
 out = {"name": name, "mbps": mbps, "retransmits": retr,
-       "rtt_ms": statistics.median(rtts) if rtts else None,
+       "rtt_ms": round(statistics.median(rtts), 3) if rtts else None,
        "cpu": [round(statistics.median(col)) for col in zip(*cpus)] if cpus else []}
 print(json.dumps(out))
 EOF
