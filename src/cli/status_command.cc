@@ -25,6 +25,18 @@ void add_status_command(CLI::App& root, int* exit_code) {
     for (const auto& l : (*r)["links"])
       rows.push_back({l.value("interface", ""), l.value("address", ""),
                       std::to_string(l.value("sessions", 0))});
+    if (r->contains("vpn")) {
+      const auto& v = (*r)["vpn"];
+      const auto& c = v["counters"];
+      std::printf(
+          "vpn       %s, MTU %zu: %llu packets to the mesh, %llu from it, %llu unreachable, "
+          "%llu spoofed\n",
+          v.value("device", "").c_str(), v.value("mtu", std::size_t{0}),
+          static_cast<unsigned long long>(c.value("mesh_sent", 0ull)),
+          static_cast<unsigned long long>(c.value("tun_written", 0ull)),
+          static_cast<unsigned long long>(c.value("unreachable", 0ull)),
+          static_cast<unsigned long long>(c.value("mesh_spoofed", 0ull)));
+    }
     std::printf("\n");
     print_table({"LINK", "UDP", "SESSIONS"}, rows);
   });

@@ -171,9 +171,9 @@ Result<NodeConfig> parse_config(std::string_view text, const std::string& base_d
   NodeConfig c;
   QC_TRY(r.only(root, "",
                 {"log_level", "name", "data_dir", "identity", "listen", "peers", "session",
-                 "discovery", "routing", "socks", "expose"}));
-  for (auto key :
-       {"identity", "listen", "peers", "session", "discovery", "routing", "socks", "expose"}) {
+                 "discovery", "routing", "socks", "expose", "vpn"}));
+  for (auto key : {"identity", "listen", "peers", "session", "discovery", "routing", "socks",
+                   "expose", "vpn"}) {
     if (const toml::node* n = root.get(key); n && !n->is_table())
       return r.fail(*n, key, std::string("must be a table: write [") + key + "]");
   }
@@ -279,6 +279,28 @@ Result<NodeConfig> parse_config(std::string_view text, const std::string& base_d
     if (auto p = front::ExposePolicy::parse(c.expose); !p)
       return r.fail(*ex->get("ports"), "expose.ports", p.error().message);
   }
+  if (const toml::table* v = subtable(root, "vpn")) {
+    QC_TRY(r.only(*v, "vpn.", {"enabled", "device", "mtu"}));
+    QC_TRY(r.boolean(*v, "vpn.", "enabled", &c.vpn.enabled));
+    QC_TRY(r.str(*v, "vpn.", "device", &c.vpn.device));
+    // Linux interface names: 1 to 15 characters, no '/', no whitespace, not "." or "..".
+    if (c.vpn.device.empty() || c.vpn.device.size() > 15 || c.vpn.device == "." ||
+        c.vpn.device == ".." || c.vpn.device.find_first_of("/ \t\n:") != std::string::npos)
+      return r.fail(*v->get("device"), "vpn.device",
+                    "'" + c.vpn.device +
+                        "' is not an interface name (1 to 15 characters, no '/', ':' or spaces)");
+    if (const toml::node* m = v->get("mtu")) {
+      if (m->is_string()) {
+        if (*m->value<std::string>() != "auto")
+          return r.fail(*m, "vpn.mtu", "must be \"auto\" or a number of bytes (1280 to 65535)");
+        c.vpn.mtu = 0;
+      } else {
+        double mtu = 0;
+        QC_TRY(r.number(*v, "vpn.", "mtu", 1280, 65535, &mtu));
+        c.vpn.mtu = static_cast<std::size_t>(mtu);
+      }
+    }
+  }
   return c;
 }
 
@@ -336,6 +358,13 @@ std::string to_toml(const NodeConfig& c) {
         << "\n";
   }
   if (!c.expose.empty()) o << "\n[expose]\nports = " << list(c.expose) << "\n";
+  o << "\n[vpn]\nenabled = " << (c.vpn.enabled ? "true" : "false")
+    << "\ndevice = " << quote(c.vpn.device) << "\nmtu = ";
+  if (c.vpn.mtu == 0) {
+    o << "\"auto\"\n";
+  } else {
+    o << c.vpn.mtu << "\n";
+  }
   return o.str();
 }
 

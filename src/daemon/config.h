@@ -46,8 +46,14 @@
 //
 //   [expose]
 //   ports = ["8080", "80=127.0.0.1:8000"]   # what other nodes may reach here (nothing by default)
+//
+//   [vpn]
+//   enabled = false               # VPN mode: a TUN device with the node's cluster IPv6 address
+//   device = "qc0"                # its name (at most 15 characters)
+//   mtu = "auto"                  # "auto": from the channels' datagram room; or 1280..65535
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -112,6 +118,11 @@ struct NodeConfig {
   // Ports of this node that other nodes may reach through proxied streams ("8080",
   // "80=127.0.0.1:8000", ...; see front::ExposePolicy::parse). Nothing by default.
   std::vector<std::string> expose;
+  struct Vpn {
+    bool enabled = false;
+    std::string device = "qc0";
+    std::size_t mtu = 0;  // bytes; 0 = "auto" (computed from the channels' datagram room)
+  } vpn;
 
   // The control socket: <data_dir>/control.sock.
   std::string control_socket() const { return data_dir + "/control.sock"; }

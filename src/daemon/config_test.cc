@@ -213,3 +213,63 @@ TEST(Config, SocksAndExpose) {
 
 }  // namespace
 }  // namespace qc::daemon
+
+namespace qc::daemon {
+namespace {
+
+constexpr const char* kIdentity = "[identity]\nca=\"a\"\ncert=\"b\"\nkey=\"c\"\n";
+
+TEST(Config, VpnDefaultsOff) {
+  auto c = parse_config(kIdentity, "/", "n.toml");
+  ASSERT_TRUE(c) << c.error().to_string();
+  EXPECT_FALSE(c->vpn.enabled);
+  EXPECT_EQ(c->vpn.device, "qc0");
+  EXPECT_EQ(c->vpn.mtu, 0u);
+}
+
+TEST(Config, VpnKeysAndRoundTrip) {
+  auto c = parse_config(std::string(kIdentity) +
+                            "[vpn]\nenabled = true\ndevice = \"mesh7\"\n"
+                            "mtu = 1350\n",
+                        "/", "n.toml");
+  ASSERT_TRUE(c) << c.error().to_string();
+  EXPECT_TRUE(c->vpn.enabled);
+  EXPECT_EQ(c->vpn.device, "mesh7");
+  EXPECT_EQ(c->vpn.mtu, 1350u);
+  auto again = parse_config(to_toml(*c), "/", "again.toml");
+  ASSERT_TRUE(again) << again.error().to_string();
+  EXPECT_TRUE(again->vpn.enabled);
+  EXPECT_EQ(again->vpn.device, "mesh7");
+  EXPECT_EQ(again->vpn.mtu, 1350u);
+
+  auto autom = parse_config(std::string(kIdentity) + "[vpn]\nmtu = \"auto\"\n", "/", "n.toml");
+  ASSERT_TRUE(autom) << autom.error().to_string();
+  EXPECT_EQ(autom->vpn.mtu, 0u);
+  auto back = parse_config(to_toml(*autom), "/", "again.toml");
+  ASSERT_TRUE(back) << back.error().to_string();
+  EXPECT_EQ(back->vpn.mtu, 0u);
+}
+
+TEST(Config, VpnErrorsNameKeyAndLine) {
+  struct Case {
+    std::string body, key;
+  };
+  for (const auto& k : std::vector<Case>{
+           {"[vpn]\nmtu = 1000\n", "vpn.mtu"},
+           {"[vpn]\nmtu = \"big\"\n", "vpn.mtu"},
+           {"[vpn]\ndevice = \"a-name-longer-than-15\"\n", "vpn.device"},
+           {"[vpn]\ndevice = \"a/b\"\n", "vpn.device"},
+           {"[vpn]\nenabled = \"yes\"\n", "vpn.enabled"},
+           {"[vpn]\nmtuu = 1400\n", "vpn.mtuu"},
+           {"vpn = true\n", "vpn"},
+       }) {
+    std::string text = k.body.starts_with("vpn =") ? k.body + kIdentity : kIdentity + k.body;
+    auto c = parse_config(text, "/", "n.toml");
+    ASSERT_FALSE(c) << k.body;
+    EXPECT_NE(c.error().message.find("'" + k.key + "'"), std::string::npos) << c.error().message;
+    EXPECT_NE(c.error().message.find("n.toml:"), std::string::npos) << c.error().message;
+  }
+}
+
+}  // namespace
+}  // namespace qc::daemon

@@ -11,6 +11,7 @@
 #include <cstring>
 
 #include "daemon/node_internal.h"
+#include "daemon/node_vpn.h"
 
 namespace qc::daemon {
 
@@ -109,6 +110,15 @@ Result<void> Node::start() {
   }
   add_static_peers();
   sweep_database();
+  if (config_.vpn.enabled) {
+    // Without the device the node still runs its other front ends (issue 7).
+    auto vpn = std::make_unique<Vpn>(*this);
+    if (auto r = vpn->start(); !r) {
+      node_log()->error("{}", r.error().message);
+    } else {
+      vpn_ = std::move(vpn);
+    }
+  }
   return Ok();
 }
 
@@ -137,6 +147,7 @@ void Node::stop() {
   if (interface_timer_) interface_timer_->cancel();
   if (sweep_timer_) sweep_timer_->cancel();
   if (routing_timer_) routing_timer_->cancel();
+  if (vpn_) vpn_->stop();
   for (auto& j : pings_) finish_ping(*j, Err(Errc::kClosed, "the node is stopping"));
   for (auto& j : traces_) finish_trace(*j);
   if (dataplane_) {

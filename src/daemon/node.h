@@ -159,6 +159,7 @@ class Node {
   struct ChannelWaiter;
   struct Front;
   struct TraceJob;
+  struct Vpn;  // VPN mode (node_vpn.h)
   Node(asio::io_context& io, NodeConfig config, std::unique_ptr<identity::Identity> id);
 
   // links (node_links.cc)
@@ -245,6 +246,7 @@ class Node {
   std::vector<std::unique_ptr<TraceJob>> traces_;
   // False once the node is destroyed: handlers posted or queued on io_ check it before `this`.
   std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
+  std::unique_ptr<Vpn> vpn_;  // null unless VPN mode is on and its device opened
   bool stopped_ = false;
   bool started_ = false;
 };

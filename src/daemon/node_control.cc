@@ -1,5 +1,6 @@
 // Node: the control socket's commands and the inspection views behind them.
 #include "daemon/node_internal.h"
+#include "daemon/node_vpn.h"
 
 namespace qc::daemon {
 
@@ -151,6 +152,7 @@ nlohmann::json Node::status_json() {
     const auto& c = discovery_->counters();
     j["discovery"] = {{"sent", c.sent}, {"interfaces", discovery_->interfaces().size()}};
   }
+  if (vpn_) j["vpn"] = vpn_->status();
   return j;
 }
 

@@ -6,6 +6,7 @@
 #include <cstring>
 
 #include "daemon/node_internal.h"
+#include "daemon/node_vpn.h"
 
 namespace qc::daemon {
 
@@ -35,6 +36,7 @@ void Node::init_dataplane() {
 void Node::on_channel_ready(const identity::NodeId& peer) {
   node_log()->info("channel to {} ready", identity::text_id(identity::partial_of(peer)));
   on_channel_event(peer, nullptr);
+  if (vpn_) vpn_->on_channel_ready(peer);
   for (auto& j : pings_)
     if (!j->finished && !j->started && j->peer == peer) {
       j->started = true;
@@ -71,7 +73,8 @@ void Node::on_channel_datagram(const identity::NodeId& peer, ByteView data) {
     }
     return;
   }
-  // 0x6_: an IPv6 packet for VPN mode (not wired yet): dropped.
+  // 0x6_: an IPv6 packet for VPN mode (dropped when VPN mode is off).
+  if ((data[0] >> 4) == 6 && vpn_) vpn_->on_datagram(peer, data);
 }
 
 void Node::ping_step(PingJob& job) {

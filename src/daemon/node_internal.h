@@ -163,6 +163,7 @@ struct Node::Dataplane final : public circuit::CircuitIo,
                      why.message);
     if (streams) streams->on_channel_closed(peer, why);
     node.on_channel_event(peer, &why);
+    if (channel_closed) channel_closed(peer, why);
   }
   void on_stream_opened(const identity::NodeId& peer, std::int64_t id) override {
     if (streams) streams->on_stream_opened(peer, id);
@@ -198,6 +199,7 @@ struct Node::Dataplane final : public circuit::CircuitIo,
       if (!*alive) return;
       flush_posted = false;
       channels->flush(node.now());
+      if (after_flush) after_flush();
       arm();
     });
   }
@@ -210,6 +212,7 @@ struct Node::Dataplane final : public circuit::CircuitIo,
     timer->async_wait([this, alive = alive](const std::error_code& ec) {
       if (ec || !*alive) return;
       channels->on_timer(node.now());
+      if (after_flush) after_flush();
       arm();
     });
   }
@@ -220,6 +223,10 @@ struct Node::Dataplane final : public circuit::CircuitIo,
   ChannelStreams* streams = nullptr;  // owned by Node::Front
   std::unique_ptr<asio::steady_timer> timer;
   bool flush_posted = false;
+  // Front-end hooks (VPN mode): after the channels wrote (their queues drained), and when a
+  // channel closed.
+  std::function<void()> after_flush;
+  std::function<void(const identity::NodeId&, const Error&)> channel_closed;
   std::shared_ptr<bool> alive = std::make_shared<bool>(true);
 };
 

@@ -2,6 +2,7 @@
 // (ControlMessage.routing); its timers run on the node's loop; its events are logged, recorded
 // in the peer database and answer `qc connect`.
 #include "daemon/node_internal.h"
+#include "daemon/node_vpn.h"
 
 namespace qc::daemon {
 
@@ -94,6 +95,7 @@ void Node::pump() {
       std::string who = un->peer.valid() ? identity::text_id(un->peer.partial()) : "?";
       node_log()->info("{} is unreachable: every probe branch answered dead-end", who);
       auto peer = un->peer;
+      if (vpn_ && peer.valid()) vpn_->on_unreachable(peer.partial());
       finish_waiters([&](Waiter& w) { return w.peer == peer; },
                      Err(Errc::kUnreachable, who + " is unreachable (every path was a dead end)"));
     }
@@ -125,6 +127,7 @@ void Node::on_circuit_up(const routing::CircuitUp& up) {
     dataplane_->channels->on_circuit_up(up.remote, up.session, up.label, now());
     dataplane_->schedule_flush();
   }
+  if (vpn_) vpn_->on_circuit_up(up.remote);
   auto path = path_of(up.route);
   std::string shown;
   for (const auto& p : path) shown += (shown.empty() ? "" : " -> ") + p.get<std::string>();

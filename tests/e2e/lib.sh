@@ -18,14 +18,21 @@ fail() {
   exit 1
 }
 
+# Our namespaces: every one named $PREFIX-* (make_ns runs in command substitutions, so a list
+# kept in a variable would not survive).
+our_netns() { ip netns list 2>/dev/null | awk '{print $1}' | grep "^$PREFIX-" || true; }
+
 cleanup() {
   local rc=$?
-  for pid in "${QC_PIDS[@]}"; do kill "$pid" 2>/dev/null; done
-  for pid in "${QC_PIDS[@]}"; do
+  local pids=("${QC_PIDS[@]}") ns
+  # Also whatever still runs inside our namespaces (children of the programs we started).
+  for ns in $(our_netns); do pids+=($(ip netns pids "$ns" 2>/dev/null)); done
+  for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null; done
+  for pid in "${pids[@]}"; do
     for _ in $(seq 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
     kill -9 "$pid" 2>/dev/null
   done
-  for ns in "${QC_NETNS[@]}"; do ip netns del "$ns" 2>/dev/null; done
+  for ns in "${QC_NETNS[@]}" $(our_netns); do ip netns del "$ns" 2>/dev/null; done
   for l in $(ip -o link show 2>/dev/null | awk -F': ' '{print $2}' | cut -d@ -f1 | grep "^$PREFIX" || true); do
     ip link del "$l" 2>/dev/null
   done
@@ -44,8 +51,14 @@ require_root() {
 }
 
 # start_bg NAME CMD...: runs CMD in the background, output to $WORK/NAME.log; sets $LAST_PID.
+# `start_bg NAME in_ns NS CMD...` runs `ip netns exec` directly (it execs CMD), so $LAST_PID is
+# CMD's own PID rather than a subshell's that a kill would leave CMD behind.
 start_bg() {
   local name=$1; shift
+  if [ "$1" = in_ns ]; then
+    shift
+    set -- ip netns exec "$@"
+  fi
   "$@" >"$WORK/$name.log" 2>&1 &
   LAST_PID=$!
   QC_PIDS+=("$LAST_PID")

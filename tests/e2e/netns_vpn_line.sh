@@ -1,0 +1,96 @@
+#!/bin/bash
+# VPN mode end to end: three namespaces in a line, qa - qr - qb (qa and qb share no link), VPN
+# mode on qa and qb, qr only relays. Real programs over the cluster addresses on the TUN devices:
+#   - `ping -6` from qa to qb's cluster address answers (through the circuit via qr);
+#   - an `iperf3` TCP transfer qa -> qb completes and moves bytes;
+#   - a packet to a cluster address no node has gets ICMPv6 Destination Unreachable, and ping
+#     gives up instead of hanging;
+#   - a packet whose source is not the sending node's address is dropped by the receiver and
+#     counted (mesh_spoofed), and gets no answer.
+# Needs root (network namespaces, TUN devices).
+source "$(dirname "$0")/lib.sh"
+require_root
+for tool in ping iperf3; do
+  command -v $tool >/dev/null || { echo "SKIPPED: $tool is not installed (scripts/deps)"; exit 77; }
+done
+[ -c /dev/net/tun ] || { echo "SKIPPED: no /dev/net/tun (modprobe tun)"; exit 77; }
+
+QA=$(make_ns qa); QR=$(make_ns qr); QB=$(make_ns qb)
+make_veth "$QA" eth0 10.92.1.1/24 "$QR" eth0 10.92.1.2/24
+make_veth "$QR" eth1 10.92.2.2/24 "$QB" eth0 10.92.2.1/24
+
+make_pki "$WORK" qa qr qb
+VPN=('[vpn]' 'enabled = true' 'device = "qc0"')
+node_config "$WORK/qa/node.toml" "$WORK/qa" '[session]' 'idle_timeout = 4' 'keepalive = 1' "${VPN[@]}"
+node_config "$WORK/qr/node.toml" "$WORK/qr" '[session]' 'idle_timeout = 4' 'keepalive = 1'
+node_config "$WORK/qb/node.toml" "$WORK/qb" '[session]' 'idle_timeout = 4' 'keepalive = 1' "${VPN[@]}"
+A_ID=$(text_id "$WORK/qa"); R_ID=$(text_id "$WORK/qr"); B_ID=$(text_id "$WORK/qb")
+log "qa=$A_ID qr=$R_ID qb=$B_ID"
+
+start_bg qa in_ns "$QA" "$QC" node --config "$WORK/qa/node.toml"; APID=$LAST_PID
+start_bg qr in_ns "$QR" "$QC" node --config "$WORK/qr/node.toml"
+start_bg qb in_ns "$QB" "$QC" node --config "$WORK/qb/node.toml"; BPID=$LAST_PID
+
+wait_for "$WORK/qa.log" "VPN mode: device qc0" 10 || fail "qa did not open its TUN device"
+wait_for "$WORK/qb.log" "VPN mode: device qc0" 10 || fail "qb did not open its TUN device"
+wait_for "$WORK/qa.log" "session up: $R_ID" 30 || fail "qa found no session with qr"
+wait_for "$WORK/qb.log" "session up: $R_ID" 30 || fail "qb found no session with qr"
+
+status() { in_ns "$1" "$QC" status --json --config "$WORK/$2/node.toml"; }
+jget() { python3 -c 'import json,sys; d=json.load(sys.stdin)
+for k in sys.argv[1].split("."): d=d[k]
+print(d)' "$1"; }
+A_ADDR=$(status "$QA" qa | jget address); B_ADDR=$(status "$QB" qb | jget address)
+CLUSTER=$(status "$QA" qa | jget cluster)
+log "qa address $A_ADDR, qb address $B_ADDR, cluster $CLUSTER"
+ip -n "$QA" -6 addr show dev qc0 | grep -q "$A_ADDR/128" || fail "qc0 in qa lacks $A_ADDR/128"
+ip -n "$QA" -6 route show dev qc0 | grep -q "${CLUSTER%/48}/48" || fail "no cluster route in qa"
+
+# 1. ping through the relay. The first packets wait while the circuit and channel open.
+ok=0
+for _ in $(seq 10); do
+  in_ns "$QA" ping -6 -c 1 -W 3 "$B_ADDR" >/dev/null 2>&1 && { ok=1; break; }
+done
+[ $ok = 1 ] || fail "no ping answer from qb's cluster address $B_ADDR"
+out=$(in_ns "$QA" ping -6 -c 5 -i 0.2 -W 3 "$B_ADDR") || fail "ping qa -> qb: $out"
+echo "$out" | tail -n 2
+echo "$out" | grep -q " 0% packet loss" || fail "ping lost packets once the channel was up: $out"
+in_ns "$QA" "$QC" circuits --config "$WORK/qa/node.toml" | grep -q "$A_ID -> $R_ID -> $B_ID" ||
+  fail "qa has no circuit qa -> qr -> qb"
+log "ping -6 qa -> qb through qr: ok"
+
+# 2. iperf3 TCP over the cluster addresses.
+start_bg iperf3-server in_ns "$QB" iperf3 -s -B "$B_ADDR" -1; SPID=$LAST_PID
+sleep 0.5
+js=$(in_ns "$QA" timeout 60 iperf3 -6 -c "$B_ADDR" -t 3 -J) || { echo "$js" | tail -n 20; fail "iperf3 qa -> qb failed"; }
+bytes=$(echo "$js" | python3 -c 'import json,sys; d=json.load(sys.stdin); print(int(d["end"]["sum_received"]["bytes"]))')
+mbps=$(echo "$js" | python3 -c 'import json,sys; d=json.load(sys.stdin); print(round(d["end"]["sum_received"]["bits_per_second"]/1e6))')
+[ "$bytes" -gt 0 ] || fail "iperf3 moved no bytes"
+log "iperf3 TCP qa -> qb: $bytes bytes received ($mbps Mbit/s, for information)"
+stop_pid "$SPID"
+
+# 3. A cluster address no node has: ICMPv6 unreachable, and ping ends instead of hanging.
+UNKNOWN="${CLUSTER%::/48}:dead:beef:dead:beef:1"
+out=$(in_ns "$QA" timeout 30 ping -6 -c 1 -W 25 "$UNKNOWN" 2>&1); rc=$?
+echo "$out" | head -n 3
+[ $rc = 124 ] && fail "ping to the unknown address $UNKNOWN hung"
+[ $rc = 0 ] && fail "ping to the unknown address $UNKNOWN was answered"
+echo "$out" | grep -qi "unreachable" || fail "no ICMPv6 unreachable for $UNKNOWN: $out"
+log "unknown cluster address: ICMPv6 unreachable"
+
+# 4. A spoofed source: qa holds a second cluster address (not its own) and pings qb from it.
+SPOOF="${CLUSTER%::/48}:5bad:5bad:5bad:5bad:1"
+before=$(status "$QB" qb | jget vpn.counters.mesh_spoofed)
+ip -n "$QA" -6 addr add "$SPOOF/128" dev lo nodad
+out=$(in_ns "$QA" ping -6 -c 3 -i 0.2 -W 2 -I "$SPOOF" "$B_ADDR" 2>&1) && fail "a spoofed ping was answered: $out"
+after=$(status "$QB" qb | jget vpn.counters.mesh_spoofed)
+log "qb mesh_spoofed: $before -> $after"
+[ "$after" -ge $((before + 3)) ] || fail "qb did not count the 3 spoofed packets ($before -> $after)"
+# The real address still works.
+in_ns "$QA" ping -6 -c 1 -W 3 "$B_ADDR" >/dev/null || fail "ping from the real address failed after the spoof"
+
+in_ns "$QA" "$QC" status --config "$WORK/qa/node.toml" | grep "^vpn " || fail "qc status shows no VPN line"
+status "$QA" qa | python3 -c 'import json,sys; print("qa vpn:", json.dumps(json.load(sys.stdin)["vpn"]))'
+status "$QB" qb | python3 -c 'import json,sys; print("qb vpn:", json.dumps(json.load(sys.stdin)["vpn"]))'
+kill -0 "$APID" && kill -0 "$BPID" || fail "a node died"
+log "PASS"
