@@ -173,6 +173,8 @@ cert = "$WORK/$n/cert.crt"
 key = "$WORK/$n/key.pem"
 [vpn]
 enabled = $vpn
+[expose]
+ports = ["5201"]
 EOF
 done
 declare -A QPID

@@ -4,7 +4,7 @@
 // crash, hang or leak, and every ICMPv6 error it builds must parse and carry a valid checksum.
 //
 // Input layout: byte 0 = the mesh's answer (low 2 bits) and the path size (the rest); the rest is
-// the packet.
+// the packet. Bit 7 of byte 0 turns the expose rules (InboundFilter) on.
 #include <cstddef>
 #include <cstdint>
 #include <cstdlib>
@@ -69,6 +69,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   qc::tun::VpnRouter::Config config;
   config.self = self;
   config.queue_packets = 2;
+  // The expose rules (InboundFilter) on every other input: port 22 open, flows remembered.
+  if (script & 0x80) config.filter = qc::tun::InboundFilter::Config{{22}, qc::kSecond, 4};
   qc::tun::VpnRouter router(config, tun, mesh);
   router.on_tun_packet(1, packet);
   router.on_tun_packet(2, packet);
@@ -78,9 +80,9 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   for (const auto& w : tun.take_written()) check_error(w);
   // As a datagram from the peer its source names (or us when it does not parse), and from a fixed
   // peer (spoofed unless the source is that peer's address).
-  router.on_mesh_datagram(qc::tun::partial_of_address(h ? h->src : self), packet);
+  router.on_mesh_datagram(qc::tun::partial_of_address(h ? h->src : self), packet, 4);
   qc::identity::PartialId b2{};
   b2.fill(0xb2);
-  router.on_mesh_datagram(b2, packet);
+  router.on_mesh_datagram(b2, packet, 5);
   return 0;
 }

@@ -35,6 +35,11 @@ Result<void> Node::Vpn::start() {
   tun_ = std::move(*t);
   tun::VpnRouter::Config rc;
   rc.self = node.identity_->address();
+  // The same expose rules as for proxied streams (docs/vpn.md).
+  tun::InboundFilter::Config fc;
+  if (auto policy = front::ExposePolicy::parse(node.config_.expose))
+    for (const auto& r : policy->rules) fc.ports.insert(r.port);
+  rc.filter = fc;
   read_batch_ = rc.read_batch;
   router_ = std::make_unique<tun::VpnRouter>(rc, *tun_, *this);
   fd_ = std::make_unique<asio::posix::stream_descriptor>(node.io_, tun_->fd());
@@ -287,7 +292,7 @@ void Node::Vpn::on_channel_closed(const identity::NodeId& peer, const Error& why
 
 void Node::Vpn::on_datagram(const identity::NodeId& peer, ByteView packet) {
   if (stopped_) return;
-  router_->on_mesh_datagram(identity::partial_of(peer), packet);
+  router_->on_mesh_datagram(identity::partial_of(peer), packet, node.now());
 }
 
 void Node::Vpn::maybe_raise_mtu(const channel::Channel& ch) {
@@ -368,6 +373,7 @@ nlohmann::json Node::Vpn::status() const {
             {"mesh_received", c.mesh_received},
             {"mesh_malformed", c.mesh_malformed},
             {"mesh_spoofed", c.mesh_spoofed},
+            {"mesh_filtered", c.mesh_filtered},
             {"mesh_not_for_us", c.mesh_not_for_us},
             {"tun_written", c.tun_written},
             {"tun_write_errors", c.tun_write_errors}}}};

@@ -21,6 +21,7 @@ constexpr std::uint8_t kIcmpv6PacketTooBig = 2;
 // Destination Unreachable codes used here.
 enum class UnreachableCode : std::uint8_t {
   kNoRoute = 0,             // no route to the destination
+  kAdminProhibited = 1,     // the destination's expose rules refuse it
   kAddressUnreachable = 3,  // the address names no node the mesh can reach
 };
 

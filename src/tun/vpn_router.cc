@@ -10,7 +10,9 @@ constexpr std::size_t kMaxPacket = 65535;
 }  // namespace
 
 VpnRouter::VpnRouter(Config config, TunDevice& tun, MeshPort& mesh)
-    : config_(config), tun_(tun), mesh_(mesh), read_buf_(kMaxPacket) {}
+    : config_(config), tun_(tun), mesh_(mesh), read_buf_(kMaxPacket) {
+  if (config_.filter) filter_.emplace(*config_.filter);
+}
 
 std::size_t VpnRouter::pump_tun(Timestamp now) {
   std::size_t n = 0;
@@ -39,6 +41,7 @@ void VpnRouter::on_tun_packet(Timestamp now, ByteView packet) {
     ++counters_.tun_to_self;
     return;
   }
+  if (filter_) filter_->on_outgoing(*h, packet, now);
   // Packets already waiting go first, so a peer's packets keep their order.
   if (auto it = queues_.find(c.peer); it != queues_.end() && !it->second.empty()) {
     enqueue(now, c.peer, packet);
@@ -141,7 +144,7 @@ std::size_t VpnRouter::queued_for(const identity::PartialId& peer) const {
   return it == queues_.end() ? 0 : it->second.size();
 }
 
-void VpnRouter::on_mesh_datagram(const identity::PartialId& peer, ByteView packet) {
+void VpnRouter::on_mesh_datagram(const identity::PartialId& peer, ByteView packet, Timestamp now) {
   ++counters_.mesh_received;
   auto h = parse_ipv6(packet);
   if (!h) {
@@ -154,6 +157,15 @@ void VpnRouter::on_mesh_datagram(const identity::PartialId& peer, ByteView packe
   }
   if (h->dst != config_.self) {
     ++counters_.mesh_not_for_us;
+    return;
+  }
+  if (filter_ && !filter_->allow(*h, packet, now)) {
+    ++counters_.mesh_filtered;
+    // Tell the sender at once (never in answer to an ICMPv6 error: make_* refuses those).
+    if (auto icmp = make_destination_unreachable(config_.self, *h, packet,
+                                                 UnreachableCode::kAdminProhibited)) {
+      (void)mesh_.send_datagram(peer, *icmp);
+    }
     return;
   }
   if (tun_.write(packet)) {

@@ -21,12 +21,14 @@
 #include <cstdint>
 #include <deque>
 #include <map>
+#include <optional>
 #include <vector>
 
 #include "common/bytes.h"
 #include "common/clock.h"
 #include "identity/identity.h"
 #include "tun/icmpv6.h"
+#include "tun/inbound_filter.h"
 #include "tun/ipv6_packet.h"
 #include "tun/mesh_port.h"
 #include "tun/tun_device.h"
@@ -53,6 +55,7 @@ struct VpnCounters {
   std::uint64_t mesh_malformed = 0;    // dropped: not a valid IPv6 packet
   std::uint64_t mesh_spoofed = 0;      // dropped: source is not the sending peer's address
   std::uint64_t mesh_not_for_us = 0;   // dropped: destination is not our address
+  std::uint64_t mesh_filtered = 0;     // dropped: not allowed by the expose rules (InboundFilter)
   std::uint64_t tun_written = 0;       // packets written to the TUN (deliveries, not ICMPv6)
   std::uint64_t tun_write_errors = 0;  // writes the TUN refused (deliveries and ICMPv6)
 };
@@ -65,6 +68,8 @@ class VpnRouter {
     std::size_t max_pending_peers = 256;    // peers with a non-empty wait queue
     Duration queue_timeout = 10 * kSecond;  // queued packets older than this are unreachable
     std::size_t read_batch = 64;            // packets pump_tun() reads per call at most
+    // The expose rules for packets from the mesh (nullopt: everything addressed to us passes).
+    std::optional<InboundFilter::Config> filter;
   };
 
   VpnRouter(Config config, TunDevice& tun, MeshPort& mesh);
@@ -75,8 +80,10 @@ class VpnRouter {
   // Routes one packet as if read from the TUN (pump_tun() calls this).
   void on_tun_packet(Timestamp now, ByteView packet);
 
-  // One datagram the channel from `peer` delivered.
-  void on_mesh_datagram(const identity::PartialId& peer, ByteView packet);
+  // One datagram the channel from `peer` delivered. A packet the expose rules refuse is dropped
+  // (counted) and answered with ICMPv6 "administratively prohibited" through the mesh, so the
+  // peer's application fails at once.
+  void on_mesh_datagram(const identity::PartialId& peer, ByteView packet, Timestamp now = 0);
 
   // The channel to `peer` can take datagrams: the queued packets go, oldest first (those the
   // channel still refuses stay queued).
@@ -112,6 +119,7 @@ class VpnRouter {
   std::map<identity::PartialId, std::deque<Waiting>> queues_;
   std::vector<std::uint8_t> read_buf_;
   VpnCounters counters_;
+  std::optional<InboundFilter> filter_;
 };
 
 }  // namespace qc::tun

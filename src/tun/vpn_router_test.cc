@@ -234,3 +234,39 @@ TEST_F(VpnRouterTest, ReadBatchBoundsOnePump) {
 
 }  // namespace
 }  // namespace qc::tun
+
+namespace qc::tun {
+namespace {
+
+TEST(VpnRouterFilter, RefusedPacketsAreCountedAndAnsweredThroughTheMesh) {
+  MemoryTun tun{"qc0", 1280};
+  FakeMesh mesh;
+  VpnRouter::Config c;
+  c.self = node(0xa1);
+  c.filter =
+      InboundFilter::Config{.ports = {8080}, .udp_flow_timeout = kSecond, .max_udp_flows = 16};
+  VpnRouter router{c, tun, mesh};
+  mesh.answer[partial(0xb2)] = {MeshPort::Status::kSent, 0};
+
+  Bytes syn = make_packet(node(0xb2), node(0xa1), 20, 6);
+  syn[42] = 0;
+  syn[43] = 22;    // port 22: not exposed
+  syn[53] = 0x02;  // SYN
+  router.on_mesh_datagram(partial(0xb2), syn, kSecond);
+  EXPECT_TRUE(tun.written().empty());
+  EXPECT_EQ(router.counters().mesh_filtered, 1u);
+  ASSERT_EQ(mesh.sent.size(), 1u);  // ICMPv6 administratively prohibited, back to b2
+  const Bytes& icmp = mesh.sent[0].second;
+  ASSERT_GT(icmp.size(), 42u);
+  EXPECT_EQ(icmp[6], kNextHeaderIcmpv6);
+  EXPECT_EQ(icmp[40], 1);  // Destination Unreachable
+  EXPECT_EQ(icmp[41], 1);  // administratively prohibited
+
+  syn[43] = static_cast<std::uint8_t>(8080 & 0xff);
+  syn[42] = static_cast<std::uint8_t>(8080 >> 8);
+  router.on_mesh_datagram(partial(0xb2), syn, kSecond);
+  EXPECT_EQ(tun.written().size(), 1u);  // the exposed port is open
+}
+
+}  // namespace
+}  // namespace qc::tun

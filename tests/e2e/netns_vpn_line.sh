@@ -23,7 +23,9 @@ make_pki "$WORK" qa qr qb
 VPN=('[vpn]' 'enabled = true' 'device = "qc0"')
 node_config "$WORK/qa/node.toml" "$WORK/qa" '[session]' 'idle_timeout = 4' 'keepalive = 1' "${VPN[@]}"
 node_config "$WORK/qr/node.toml" "$WORK/qr" '[session]' 'idle_timeout = 4' 'keepalive = 1'
-node_config "$WORK/qb/node.toml" "$WORK/qb" '[session]' 'idle_timeout = 4' 'keepalive = 1' "${VPN[@]}"
+# qb exposes iperf3's port only: other TCP ports of its address are closed to the mesh.
+node_config "$WORK/qb/node.toml" "$WORK/qb" '[session]' 'idle_timeout = 4' 'keepalive = 1' "${VPN[@]}" \
+  '[expose]' 'ports = ["5201"]'
 A_ID=$(text_id "$WORK/qa"); R_ID=$(text_id "$WORK/qr"); B_ID=$(text_id "$WORK/qb")
 log "qa=$A_ID qr=$R_ID qb=$B_ID"
 
@@ -68,6 +70,22 @@ mbps=$(echo "$js" | python3 -c 'import json,sys; d=json.load(sys.stdin); print(r
 [ "$bytes" -gt 0 ] || fail "iperf3 moved no bytes"
 log "iperf3 TCP qa -> qb: $bytes bytes received ($mbps Mbit/s, for information)"
 stop_pid "$SPID"
+
+# 2b. The expose rules hold in VPN mode too: a listener on a port qb does not expose is not
+# reachable from the mesh, and the connect fails at once (ICMPv6 administratively prohibited).
+start_bg closed-server in_ns "$QB" python3 -c "
+import socket; s = socket.socket(socket.AF_INET6); s.bind(('$B_ADDR', 2222)); s.listen(); s.accept()"
+sleep 0.3
+out=$(in_ns "$QA" python3 -c "
+import socket, sys, time
+t = time.time()
+s = socket.socket(socket.AF_INET6); s.settimeout(20)
+try:
+    s.connect(('$B_ADDR', 2222)); print('connected'); sys.exit(1)
+except OSError as e:
+    print(f'{e} after {time.time() - t:.2f} s'); sys.exit(0 if time.time() - t < 10 else 2)
+") || fail "a non-exposed port of qb was reachable over the VPN, or the refusal was slow: $out"
+log "non-exposed port 2222 on qb over the VPN: $out"
 
 # 3. A cluster address no node has: ICMPv6 unreachable, and ping ends instead of hanging.
 UNKNOWN="${CLUSTER%::/48}:dead:beef:dead:beef:1"

@@ -26,7 +26,7 @@ VPN=('[vpn]' 'enabled = true')
 node_config "$WORK/qa/node.toml" "$WORK/qa" "${S[@]}" "${VPN[@]}"
 node_config "$WORK/qr1/node.toml" "$WORK/qr1" "${S[@]}"
 node_config "$WORK/qr2/node.toml" "$WORK/qr2" "${S[@]}"
-node_config "$WORK/qb/node.toml" "$WORK/qb" "${S[@]}" "${VPN[@]}"
+node_config "$WORK/qb/node.toml" "$WORK/qb" "${S[@]}" "${VPN[@]}" '[expose]' 'ports = ["8080"]'
 A_ID=$(text_id "$WORK/qa"); R1_ID=$(text_id "$WORK/qr1"); R2_ID=$(text_id "$WORK/qr2")
 B_ID=$(text_id "$WORK/qb")
 log "qa=$A_ID qr1=$R1_ID qr2=$R2_ID qb=$B_ID"
