@@ -193,6 +193,9 @@ int main(int argc, char** argv) {
       std::fprintf(stderr, "qc-pipe: %s\n", r.error().message.c_str());
       send_ok = false;
     }
+    // Our side is done once the peer acknowledged everything; the peer's side needs our last
+    // acknowledgements, which go out within an ACK delay: linger briefly before stopping.
+    std::this_thread::sleep_for(std::chrono::milliseconds(500));
   }
   return send_ok && recv_ok ? 0 : 1;
 }

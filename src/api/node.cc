@@ -173,7 +173,10 @@ struct NodeCore : std::enable_shared_from_this<NodeCore> {
       std::optional<Result<T>> value;
     };
     auto slot = std::make_shared<Slot>();
-    auto self = shared_from_this();
+    // Handlers hold a plain pointer: they run only on the loop thread, which stop() joins before
+    // the NodeCore can go, and a shared_ptr in a handler queued on our own io_context would keep
+    // the NodeCore (and its io_context) alive for ever.
+    NodeCore* self = this;
     {
       std::lock_guard lock(m);
       if (stopped) return Err(Errc::kClosed, "the node is stopped");
@@ -417,7 +420,7 @@ std::uint16_t Node::port() const {
 
 Result<std::unique_ptr<Stream>> Node::dial(const std::string& peer, std::uint16_t port,
                                            std::chrono::milliseconds timeout) {
-  auto c = core_;
+  NodeCore* c = core_.get();  // see NodeCore::call on plain pointers in handlers
   auto core = c->call<std::shared_ptr<StreamCore>>(
       [c, peer, port, timeout](std::function<void(Result<std::shared_ptr<StreamCore>>)> answer) {
         if (!c->node) return answer(Err(Errc::kClosed, "the node is stopped"));
@@ -435,7 +438,7 @@ Result<std::unique_ptr<Stream>> Node::dial(const std::string& peer, std::uint16_
 }
 
 Result<std::unique_ptr<Listener>> Node::listen(std::uint16_t port) {
-  auto c = core_;
+  NodeCore* c = core_.get();  // see NodeCore::call on plain pointers in handlers
   auto l = std::make_shared<ListenerCore>();
   auto r = c->call<bool>([c, port, l](std::function<void(Result<bool>)> answer) {
     if (!c->node) return answer(Err(Errc::kClosed, "the node is stopped"));
@@ -460,7 +463,7 @@ Result<std::unique_ptr<Listener>> Node::listen(std::uint16_t port) {
 
 Result<void> Node::send_datagram(const std::string& peer, ByteView data,
                                  std::chrono::milliseconds timeout) {
-  auto c = core_;
+  NodeCore* c = core_.get();  // see NodeCore::call on plain pointers in handlers
   Bytes copy(data.begin(), data.end());
   auto r = c->call<bool>([c, peer, copy = std::move(copy),
                           timeout](std::function<void(Result<bool>)> answer) mutable {
@@ -477,7 +480,7 @@ Result<void> Node::send_datagram(const std::string& peer, ByteView data,
 }
 
 std::size_t Node::max_datagram(const std::string& peer) {
-  auto c = core_;
+  NodeCore* c = core_.get();  // see NodeCore::call on plain pointers in handlers
   auto r = c->call<std::size_t>([c, peer](std::function<void(Result<std::size_t>)> answer) {
     if (!c->node) return answer(std::size_t{0});
     auto parsed = identity::parse_peer(peer, c->node->config().identity.suffix);
@@ -488,7 +491,7 @@ std::size_t Node::max_datagram(const std::string& peer) {
 }
 
 void Node::on_datagram(std::function<void(const std::string& peer, ByteView data)> callback) {
-  auto c = core_;
+  NodeCore* c = core_.get();  // see NodeCore::call on plain pointers in handlers
   asio::post(c->io, [c, callback = std::move(callback)] {
     if (!c->node) return;
     if (!callback) {
@@ -502,7 +505,7 @@ void Node::on_datagram(std::function<void(const std::string& peer, ByteView data
 }
 
 void Node::on_event(std::function<void(const Event&)> callback) {
-  auto c = core_;
+  NodeCore* c = core_.get();  // see NodeCore::call on plain pointers in handlers
   asio::post(c->io, [c, callback = std::move(callback)] {
     if (!c->node) return;
     if (!callback) {
