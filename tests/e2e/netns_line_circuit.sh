@@ -29,8 +29,14 @@ wait_for "$WORK/qr.log" "session up: ($A_ID|$B_ID)" 10 2 || fail "qr does not ha
 log "discovery: qa - qr - qb sessions up"
 grep -q "session up: $B_ID" "$WORK/qa.log" && fail "qa has a session with qb although they share no link"
 
-out=$(in_ns "$QA" "$QC" connect --config "$WORK/qa/node.toml" "$B_ID" --timeout 20) ||
-  fail "qc connect from qa to qb failed: $out"
+# Right after the sessions come up the routing core may still answer "unreachable" (a relay
+# whose new session is not in its table yet answers dead-end): ask again for a few seconds.
+for _ in $(seq 20); do
+  out=$(in_ns "$QA" "$QC" connect --config "$WORK/qa/node.toml" "$B_ID" --timeout 20 2>&1) && break
+  echo "$out" | grep -qi "unreachable" || break
+  sleep 0.5
+done
+echo "$out" | grep -q "established\|$A_ID -> " || fail "qc connect from qa to qb failed: $out"
 log "qa: $out"
 echo "$out" | grep -q "$A_ID -> $R_ID -> $B_ID" || fail "circuit path is not qa -> qr -> qb: $out"
 CID=$(echo "$out" | awk '{print $2}')

@@ -40,6 +40,12 @@ for _ in $(seq 100); do in_ns "$QB" python3 -c 'import socket; socket.create_con
 
 URL="http://$B_ID.fuse:8080"
 CURL=(ip netns exec "$QA" curl -sS --max-time 120 --socks5-hostname 127.0.0.1:1080)
+# The first circuit may take a moment after the sessions come up (until then the routing core
+# answers "unreachable"): wait until a small fetch works.
+for _ in $(seq 60); do
+  "${CURL[@]}" -o /dev/null "$URL/small.txt" 2>/dev/null && break
+  sleep 0.5
+done
 
 # A large file, hash-checked.
 start=$(date +%s.%N)
