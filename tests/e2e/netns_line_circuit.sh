@@ -45,7 +45,7 @@ CID=$(echo "$out" | awk '{print $2}')
 for n in qa qr qb; do
   ns_var="Q$(echo ${n:1} | tr a-z A-Z)"; ns=${!ns_var}
   ok=0
-  for _ in $(seq 50); do
+  for _ in $(seq 200); do  # up to 20 s: slow under the sanitizers
     js=$(in_ns "$ns" "$QC" circuits --json --config "$WORK/$n/node.toml") || fail "qc circuits on $n"
     if echo "$js" | python3 -c '
 import json, sys
@@ -57,7 +57,7 @@ for c in d["circuits"]:
 sys.exit(1)' "$CID" "$A_ID,$R_ID,$B_ID"; then ok=1; break; fi
     sleep 0.1
   done
-  [ $ok = 1 ] || { echo "$js"; fail "$n does not show circuit $CID qa -> qr -> qb ESTABLISHED"; }
+  [ $ok = 1 ] || { echo "$js"; fail "$n does not show circuit $CID qa -> qr -> qb ESTABLISHED within 20 s"; }
   log "$n: circuit $CID ESTABLISHED: $(in_ns "$ns" "$QC" circuits --config "$WORK/$n/node.toml" | grep "$CID")"
 done
 
