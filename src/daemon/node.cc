@@ -100,6 +100,8 @@ Result<void> Node::start() {
     dopt.port = config_.discovery.port;
     dopt.filter.allow = config_.discovery.allow;
     dopt.filter.deny = config_.discovery.deny;
+    // The node's own TUN device leads into the mesh itself: no beacons or sessions over it.
+    if (config_.vpn.enabled) dopt.filter.deny.push_back(config_.vpn.device);
     discovery::LocalNode self{identity_->cluster_id(), identity_->partial_id(), port()};
     auto d = discovery::Discovery::create(
         io_, dopt, self, [this](const discovery::BeaconHeard& b) { on_beacon(b); });

@@ -55,7 +55,10 @@ void Router::on_neighbour_up(SessionId session, const NodeId& peer, InterfaceId 
                              Timestamp now) {
   PartialId p = partial_of(peer);
   if (p == self_partial_ || sessions_.count(session) != 0) return;
-  if (by_link_.count({p, iface}) != 0) return;  // one session per (peer, interface)
+  // One session per (peer, interface) carries new probes and circuits: the newest. A second
+  // session to the same peer on the same interface is the one the link layer kept (a duplicate
+  // dial, or the peer restarted) while the older one is closing; the older one keeps its
+  // circuits until it goes down.
   Neighbour n;
   n.peer = peer;
   n.partial = p;
@@ -95,8 +98,19 @@ void Router::on_neighbour_down(SessionId session, Timestamp now) {
   std::erase_if(held_, [&](const auto& kv) { return kv.second.session == session; });
   rate_.remove(session);
   circuits_.forget_session(session);
-  by_link_.erase({it->second.partial, it->second.iface});
+  const std::pair<PartialId, InterfaceId> link{it->second.partial, it->second.iface};
   sessions_.erase(it);
+  if (auto bl = by_link_.find(link); bl != by_link_.end() && bl->second == session) {
+    by_link_.erase(bl);
+    // Another session to the same peer on this interface takes over.
+    std::optional<SessionId> next;
+    for (const auto& [sid, n] : sessions_)
+      if (n.partial == link.first && n.iface == link.second && (!next || sid > *next)) next = sid;
+    if (next) {
+      by_link_[link] = *next;
+      reoffer(*next, now);
+    }
+  }
 }
 
 void Router::on_message(SessionId session, const RoutingMessage& message, Timestamp now) {

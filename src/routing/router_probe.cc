@@ -137,6 +137,7 @@ std::vector<SessionId> Router::probe_targets(const Route& route) const {
   const PeerPrefix dest{{route.destination().begin(), route.destination().end()}};
   std::vector<SessionId> all, direct;
   for (const auto& [sid, n] : sessions_) {
+    if (session_to(n.partial, n.iface) != sid) continue;  // an older session being replaced
     if (std::find(path.begin(), path.end(), n.partial) != path.end()) continue;
     bool avoided = false;
     for (const std::string& a : route.avoid()) avoided |= a == id_bytes(n.partial);

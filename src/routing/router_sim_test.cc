@@ -261,6 +261,38 @@ TEST(RouterSim, TwoInterfacesToOnePeerAreTwoLinks) {
   EXPECT_EQ(sessions.size(), 2u);
 }
 
+// A second session to a neighbour on the same interface (a duplicate dial the link layer kept,
+// or a restarted peer) takes over when the first goes down: the relay still routes through it,
+// and new probes are not sent twice to one neighbour.
+TEST(RouterSim, ReplacementSessionOnOneInterfaceKeepsTheNeighbour) {
+  Topology t = sim::line(3, 5 * kMillisecond);  // 0 - 1 - 2, edges 0 (0-1) and 1 (1-2)
+  RoutingSim s(t, LinkParams{}, options(23));
+  s.net().run_until(s.now() + 100 * kMillisecond);
+  // The link layer reports a newer session between 1 and 2 on the same interfaces, then the
+  // older one closes.
+  sim::LinkId second = s.add_link(1, 2, LinkParams{5 * kMillisecond, 0, 0}, 1, 1);
+  s.net().run_until(s.now() + 100 * kMillisecond);
+  s.net().schedule_link(s.link(1), false, s.now());
+  s.net().run_until(s.now() + 100 * kMillisecond);
+  ASSERT_TRUE(s.net().link_up(second));
+  ASSERT_TRUE(
+      s.with(0, [&](Router& r, Timestamp now) { return r.want_peer(s.prefix(2), now, 1); }));
+  s.net().run_until(s.now() + 2 * kSecond);
+  EXPECT_EQ(first_unreachable(s, 0), nullptr);
+  const CircuitUp* up = first_up(s, 0, 2);
+  ASSERT_NE(up, nullptr);
+  EXPECT_EQ(up->route.route().hops_size(), 2);
+  // While both sessions are up, a relay forwards one copy of a probe to the neighbour, not two.
+  s.node(0).clear_events();
+  sim::LinkId third = s.add_link(1, 2, LinkParams{5 * kMillisecond, 0, 0}, 1, 1);
+  s.net().run_until(s.now() + 100 * kMillisecond);
+  ASSERT_TRUE(s.net().link_up(third));
+  const std::uint64_t before = s.router(1).stats().probes_forwarded;
+  ASSERT_TRUE(s.with(0, [&](Router& r, Timestamp now) { return r.send_probe(s.prefix(2), now); }));
+  s.net().run_until(s.now() + 2 * kSecond);
+  EXPECT_EQ(s.router(1).stats().probes_forwarded - before, 1u);
+}
+
 // Circuit state is visible at every hop: PENDING with the short expiry, then ESTABLISHED with the
 // long one; a frozen originator lets it expire everywhere; a vanished one closes it at once.
 TEST(RouterSim, CircuitStatesAndExpiryAtEveryHop) {
