@@ -325,6 +325,10 @@ void Endpoint::write(Entry& e, Timestamp now) {
   arm(e);
 }
 
+namespace {
+constexpr Timestamp kTimerGrid = 250 * kMicrosecond;
+}  // namespace
+
 void Endpoint::arm(Entry& e) {
   Timestamp exp = e.conn->expiry();
   if (exp == kNever) {
@@ -334,6 +338,11 @@ void Endpoint::arm(Entry& e) {
     }
     return;
   }
+  // Deadlines are rounded up to a grid. Each new earliest deadline costs the loop a
+  // timerfd_settime, a trap to the hypervisor in a VM; the pacing waits between bursts (a few
+  // microseconds each) made that 14 % of the CPU time of a bulk transfer. Deadlines on one grid
+  // point share a wake-up; incoming ACKs still trigger writes as soon as they arrive.
+  exp = (exp + kTimerGrid - 1) / kTimerGrid * kTimerGrid;
   // An earlier wake-up is already set: it re-checks the expiry when it fires.
   if (e.armed != kNever && e.armed <= exp) return;
   e.armed = exp;
