@@ -8,19 +8,11 @@ void add_circuits_command(CLI::App& root, int* exit_code) {
   auto* cmd = root.add_subcommand("circuits", "Show the circuits a running node is part of");
   auto t = add_control_options(cmd);
   cmd->callback([t, exit_code] {
-    auto r = ask_node(*t, "circuits");
-    if (!r) {
-      *exit_code = 1;
-      return;
-    }
-    if (t->json) {
-      std::printf("%s\n", r->dump(2).c_str());
-      return;
-    }
+    auto r = ask_node_for_text(*t, "circuits", nlohmann::json::object(), 10, exit_code);
+    if (!r) return;
     std::vector<std::vector<std::string>> rows;
     for (const auto& c : (*r)["circuits"]) {
-      std::string path;
-      for (const auto& p : c["path"]) path += (path.empty() ? "" : " -> ") + p.get<std::string>();
+      std::string path = path_text(c["path"]);
       rows.push_back({c.value("circuit_id", ""), c.value("role", ""), c.value("state", ""),
                       age_text(c.value("expires_in_s", 0.0)), path});
     }

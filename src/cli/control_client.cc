@@ -52,6 +52,38 @@ std::optional<nlohmann::json> ask_node(const ControlTarget& t, const std::string
   return *r;
 }
 
+std::shared_ptr<std::string> add_peer_argument(CLI::App* cmd) {
+  auto peer = std::make_shared<std::string>();
+  cmd->add_option("peer", *peer,
+                  "Text id, <text id>.<suffix>, cluster IPv6 address or hex id prefix")
+      ->required();
+  return peer;
+}
+
+std::optional<nlohmann::json> ask_node_for_text(const ControlTarget& t, const std::string& cmd,
+                                                nlohmann::json args, double timeout_seconds,
+                                                int* exit_code) {
+  auto r = ask_node(t, cmd, std::move(args), timeout_seconds);
+  if (!r) {
+    *exit_code = 1;
+    return std::nullopt;
+  }
+  if (t.json) {
+    std::printf("%s\n", r->dump(2).c_str());
+    return std::nullopt;
+  }
+  return r;
+}
+
+std::string path_text(const nlohmann::json& path) {
+  std::string out;
+  for (const auto& p : path) {
+    if (!out.empty()) out += " -> ";
+    out += p.is_string() ? p.get<std::string>() : p.dump();
+  }
+  return out;
+}
+
 void print_table(const std::vector<std::string>& header,
                  const std::vector<std::vector<std::string>>& rows) {
   std::vector<std::size_t> w(header.size());

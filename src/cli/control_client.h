@@ -28,6 +28,18 @@ std::optional<nlohmann::json> ask_node(const ControlTarget& t, const std::string
                                        nlohmann::json args = nlohmann::json::object(),
                                        double timeout_seconds = 10);
 
+// Adds the required positional PEER argument of ping, connect and trace.
+std::shared_ptr<std::string> add_peer_argument(CLI::App* cmd);
+
+// Asks the node like ask_node; with --json prints the answer and returns nullopt as well, so the
+// caller prints its own text only when it gets a value. `*exit_code` is 1 when the request failed.
+std::optional<nlohmann::json> ask_node_for_text(const ControlTarget& t, const std::string& cmd,
+                                                nlohmann::json args, double timeout_seconds,
+                                                int* exit_code);
+
+// "a -> b -> c" from a JSON array of text ids.
+std::string path_text(const nlohmann::json& path);
+
 // Prints rows as an aligned table with a header.
 void print_table(const std::vector<std::string>& header,
                  const std::vector<std::vector<std::string>>& rows);

@@ -11,15 +11,8 @@ void add_peers_command(CLI::App& root, int* exit_code) {
       root.add_subcommand("peers", "Show a running node's neighbour sessions and known peers");
   auto t = add_control_options(cmd);
   cmd->callback([t, exit_code] {
-    auto r = ask_node(*t, "peers");
-    if (!r) {
-      *exit_code = 1;
-      return;
-    }
-    if (t->json) {
-      std::printf("%s\n", r->dump(2).c_str());
-      return;
-    }
+    auto r = ask_node_for_text(*t, "peers", nlohmann::json::object(), 10, exit_code);
+    if (!r) return;
     std::vector<std::vector<std::string>> rows;
     for (const auto& s : (*r)["sessions"]) {
       char rtt[32];

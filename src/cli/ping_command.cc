@@ -11,32 +11,22 @@ void add_ping_command(CLI::App& root, int* exit_code) {
   auto* cmd = root.add_subcommand(
       "ping", "Round trips over the encrypted channel to a peer, through its circuit");
   auto t = add_control_options(cmd);
-  auto peer = std::make_shared<std::string>();
+  auto peer = add_peer_argument(cmd);
   auto count = std::make_shared<int>(3);
   auto interval = std::make_shared<double>(0.2);
   auto timeout = std::make_shared<double>(10);
-  cmd->add_option("peer", *peer,
-                  "Text id, <text id>.<suffix>, cluster IPv6 address or hex id prefix")
-      ->required();
   cmd->add_option("-n,--count", *count, "How many pings (default 3)");
   cmd->add_option("-i,--interval", *interval, "Seconds between pings (default 0.2)");
   cmd->add_option("--timeout", *timeout, "Seconds to wait for a circuit and channel (default 10)");
   cmd->callback([t, peer, count, interval, timeout, exit_code] {
     double wait = *timeout + *interval * *count + 5;
-    auto r = ask_node(
+    auto r = ask_node_for_text(
         *t, "ping",
-        {{"peer", *peer}, {"count", *count}, {"interval", *interval}, {"timeout", *timeout}}, wait);
-    if (!r) {
-      *exit_code = 1;
-      return;
-    }
-    if (t->json) {
-      std::printf("%s\n", r->dump(2).c_str());
-      return;
-    }
+        {{"peer", *peer}, {"count", *count}, {"interval", *interval}, {"timeout", *timeout}}, wait,
+        exit_code);
+    if (!r) return;
     const auto& c = (*r)["circuit"];
-    std::string path;
-    for (const auto& p : c["path"]) path += (path.empty() ? "" : " -> ") + p.get<std::string>();
+    std::string path = path_text(c["path"]);
     std::printf("channel to %s over circuit %s, %d hop%s: %s\n", c.value("remote", "").c_str(),
                 c.value("circuit_id", "").c_str(), c.value("hops", 0),
                 c.value("hops", 0) == 1 ? "" : "s", path.c_str());

@@ -8,15 +8,8 @@ void add_status_command(CLI::App& root, int* exit_code) {
   auto* cmd = root.add_subcommand("status", "Show a running node's identity, links and counters");
   auto t = add_control_options(cmd);
   cmd->callback([t, exit_code] {
-    auto r = ask_node(*t, "status");
-    if (!r) {
-      *exit_code = 1;
-      return;
-    }
-    if (t->json) {
-      std::printf("%s\n", r->dump(2).c_str());
-      return;
-    }
+    auto r = ask_node_for_text(*t, "status", nlohmann::json::object(), 10, exit_code);
+    if (!r) return;
     std::printf("node      %s (%s)\nhostname  %s\naddress   %s\ncluster   %s\n",
                 r->value("name", "").c_str(), r->value("text_id", "").c_str(),
                 r->value("hostname", "").c_str(), r->value("address", "").c_str(),

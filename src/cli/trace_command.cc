@@ -32,14 +32,11 @@ void add_trace_command(CLI::App& root, int* exit_code) {
       "this node to the hop, +LINK the last link's alone (min / median over the answers, in "
       "ms). The round trip line is the probes' own time there and back.");
   auto t = add_control_options(cmd);
-  auto peer = std::make_shared<std::string>();
+  auto peer = add_peer_argument(cmd);
   auto count = std::make_shared<int>(5);
   auto interval = std::make_shared<double>(0.1);
   auto wait = std::make_shared<double>(2);
   auto timeout = std::make_shared<double>(10);
-  cmd->add_option("peer", *peer,
-                  "Text id, <text id>.<suffix>, cluster IPv6 address or hex id prefix")
-      ->required();
   cmd->add_option("-n,--count", *count, "Probes per circuit (default 5)")
       ->check(CLI::Range(1, 1000));
   cmd->add_option("-i,--interval", *interval, "Seconds between probes (default 0.1)")
@@ -73,8 +70,7 @@ void add_trace_command(CLI::App& root, int* exit_code) {
                 circuits.size(), circuits.size() == 1 ? "" : "s", r->value("count", 0),
                 r->value("count", 0) == 1 ? "" : "s");
     for (const auto& c : circuits) {
-      std::string path;
-      for (const auto& p : c["path"]) path += (path.empty() ? "" : " -> ") + p.get<std::string>();
+      std::string path = path_text(c["path"]);
       std::printf("\ncircuit %s (%s%s): %s\n", c.value("circuit_id", "").c_str(),
                   c.value("role", "").c_str(),
                   c.value("channel_path", false) ? ", channel path in use" : "", path.c_str());
