@@ -62,6 +62,7 @@ nlohmann::json Node::peers_json() {
                                       {"datagrams_sent", st.datagrams_sent},
                                       {"datagrams_received", st.datagrams_received},
                                       {"datagrams_dropped", st.datagrams_dropped},
+                                      {"datagram_anchors", st.datagram_anchors},
                                       {"datagrams_queued", st.datagrams_queued},
                                       {"pto_count", st.pto_count},
                                       {"loss_timer_armed", st.loss_detection_timer != 0 &&

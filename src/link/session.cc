@@ -213,6 +213,15 @@ void Session::on_congestion_stalled() {
   close(CloseCode::kStalled, "transport stalled");
 }
 
+void Session::on_datagrams_need_anchor() {
+  // A Pong that answers no Ping (nonce 0) is a few bytes of control-stream data the peer
+  // ignores: enough to arm the retransmission timer for the DATAGRAMs sent with it.
+  if (state_ != State::kUp) return;
+  ControlMessage pong;
+  pong.mutable_pong()->set_nonce(0);
+  (void)queue_frame(pong);
+}
+
 void Session::on_datagrams_writable() {
   if (state_ == State::kUp) host_.on_session_datagrams_writable(*this);
 }

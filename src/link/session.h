@@ -112,6 +112,7 @@ class Session final : public transport::ConnectionObserver {
   void on_datagram(ByteView data) override;
   void on_datagrams_writable() override;
   void on_congestion_stalled() override;
+  void on_datagrams_need_anchor() override;
   void on_closed(const transport::CloseInfo& info) override;
 
  private:

@@ -34,18 +34,39 @@ WantedPeer* CircuitBuilder::find(const NodeId& remote) {
   return nullptr;
 }
 
+namespace {
+bool share_relay(const std::vector<PartialId>& a, const std::vector<PartialId>& b) {
+  for (const auto& r : a)
+    if (std::find(b.begin(), b.end(), r) != b.end()) return true;
+  return false;
+}
+}  // namespace
+
+bool CircuitBuilder::lacks_disjoint(const WantedPeer& w) const {
+  if (w.wanted < 2 || w.circuits.size() < 2 || w.avoid_failed) return false;
+  for (std::size_t i = 0; i < w.circuits.size(); ++i)
+    for (std::size_t j = i + 1; j < w.circuits.size(); ++j)
+      if (!share_relay(w.circuits[i].relays, w.circuits[j].relays)) return false;
+  return true;
+}
+
 CircuitBuilder::Decision CircuitBuilder::consider(const NodeId& remote,
                                                   const std::vector<PartialId>& relays,
                                                   bool final_offer) {
   WantedPeer* w = find(remote);
   if (!w || !short_of(*w)) return Decision::kReject;
-  if (final_offer) return Decision::kAccept;
+  bool disjoint_from_one = w->circuits.empty();
+  bool shares_with_one = false;
   for (const auto& c : w->circuits) {
-    for (const auto& r : relays) {
-      if (std::find(c.relays.begin(), c.relays.end(), r) != c.relays.end()) return Decision::kHold;
-    }
+    if (share_relay(relays, c.relays))
+      shares_with_one = true;
+    else
+      disjoint_from_one = true;
   }
-  return Decision::kAccept;
+  // Enough circuits, none disjoint: only one that gives a disjoint pair is worth taking.
+  if (!count_short(*w)) return disjoint_from_one ? Decision::kAccept : Decision::kReject;
+  if (final_offer || !shares_with_one) return Decision::kAccept;
+  return Decision::kHold;
 }
 
 void CircuitBuilder::on_up(const NodeId& remote, CircuitId id, std::vector<PartialId> relays) {
@@ -70,6 +91,17 @@ void CircuitBuilder::on_new_interface(Timestamp now) {
     if (short_of(w)) w.next_build = now;
 }
 
+void CircuitBuilder::on_new_neighbour(Timestamp now) {
+  for (auto& w : peers_) {
+    if (!w.avoid_failed) continue;
+    w.avoid_failed = false;
+    if (!lacks_disjoint(w)) continue;
+    Timestamp at =
+        w.last_build == 0 ? now : std::max(now, w.last_build + config_.min_rebuild_interval);
+    w.next_build = std::min(w.next_build, at);
+  }
+}
+
 std::vector<PeerPrefix> CircuitBuilder::due(Timestamp now) {
   std::vector<PeerPrefix> out;
   for (auto& w : peers_) {
@@ -78,6 +110,9 @@ std::vector<PeerPrefix> CircuitBuilder::due(Timestamp now) {
       w.period_end = now + random_.between(config_.reprobe_min, config_.reprobe_max);
       w.followups = 0;
       w.avoid_failed = false;
+      w.avoid_backoff = 0;
+    } else if (w.avoid_failed && w.avoid_retry <= now) {
+      w.avoid_failed = false;  // the way around may exist by now (a relay's link came up)
     }
     if (short_of(w)) {
       out.push_back(w.peer);
@@ -120,11 +155,18 @@ void CircuitBuilder::on_probe_done(std::uint64_t nonce, bool reached, Timestamp 
   const SentProbe sp = it->second;
   sent_.erase(it);
   WantedPeer* w = find_prefix(sp.peer);
-  if (!w || !short_of(*w) || w->followups >= kMaxFollowups) return;
-  if (!reached) {
-    if (!sp.avoided) return;  // unreachable: wait for the period
+  if (!w) return;
+  if (!reached && sp.avoided) {
+    // No way around the relays our circuits share, for now. Look again soon (a relay's link
+    // may come up later), less often each time, until the period ends.
     w->avoid_failed = true;
+    w->avoid_backoff =
+        std::clamp<Duration>(2 * w->avoid_backoff, kAvoidRetryMin, config_.reprobe_min);
+    w->avoid_retry = now + w->avoid_backoff;
+    if (!count_short(*w)) w->next_build = std::min(w->next_build, w->avoid_retry);
   }
+  if (!short_of(*w) || w->followups >= kMaxFollowups) return;
+  if (!reached && !sp.avoided) return;  // unreachable: wait for the period
   ++w->followups;
   w->next_build =
       std::min(w->next_build, std::max(now, w->last_build + config_.min_rebuild_interval));

@@ -8,7 +8,10 @@
 // circuit, a build tries the route cache first and floods a probe otherwise; with some, it
 // floods a probe that avoids their relays (the Router does that).
 // Among offered circuits it prefers ones disjoint (no shared relay) from those it holds; a
-// circuit sharing a relay is held for candidate_hold and taken only if still short then.
+// circuit sharing a relay is held for candidate_hold and taken only if still short then. A peer
+// held over circuits that all share a relay counts as short too (one relay's failure would cut
+// every circuit): builds go on with probes avoiding that relay, and only a disjoint circuit is
+// taken, until such a probe finds nothing (then again next period).
 // Pure state: no IO, time passed in, randomness injected.
 #pragma once
 
@@ -38,6 +41,8 @@ struct WantedPeer {
   std::uint64_t builds = 0;
   std::uint32_t followups = 0;        // immediate extra builds in this period
   bool avoid_failed = false;          // a probe avoiding our circuits' relays found nothing
+  Timestamp avoid_retry = 0;          // ...and after this, one may try again (lacks_disjoint)
+  Duration avoid_backoff = 0;         // the wait before that retry; doubles within a period
   std::vector<HeldCircuit> circuits;  // established circuits to this peer
 };
 
@@ -62,6 +67,9 @@ class CircuitBuilder {
   void on_down(const NodeId& remote, CircuitId id, Timestamp now);
   // A neighbour session came up on an interface never seen before: short peers build now.
   void on_new_interface(Timestamp now);
+  // A neighbour session came up (any interface): a disjoint path may exist now, so peers whose
+  // circuits all share a relay try again (at most every min_rebuild_interval).
+  void on_new_neighbour(Timestamp now);
 
   // Relays to avoid in the next probe to `peer`: those of the circuits it holds (so the new
   // circuit is disjoint), unless such a probe already failed this period. Empty: no constraint.
@@ -73,13 +81,19 @@ class CircuitBuilder {
   // kMaxFollowups per period; the second without the avoid list).
   void on_probe_done(std::uint64_t nonce, bool reached, Timestamp now);
   static constexpr std::uint32_t kMaxFollowups = 2;
+  // First wait before a probe avoiding shared relays is tried again after one found nothing.
+  static constexpr Duration kAvoidRetryMin = kSecond;
 
   // Peers whose build is due at `now` and still short; each gets its next random deadline.
   std::vector<PeerPrefix> due(Timestamp now);
   Timestamp next_deadline() const;
 
  private:
-  bool short_of(const WantedPeer& w) const { return w.circuits.size() < w.wanted; }
+  // Fewer circuits than wanted, or (wanting two or more) no two of them disjoint while a probe
+  // avoiding their relays has not failed this period: one relay's loss would cut them all.
+  bool short_of(const WantedPeer& w) const { return count_short(w) || lacks_disjoint(w); }
+  bool count_short(const WantedPeer& w) const { return w.circuits.size() < w.wanted; }
+  bool lacks_disjoint(const WantedPeer& w) const;
   WantedPeer* find_prefix(const PeerPrefix& peer);
   struct SentProbe {
     PeerPrefix peer;

@@ -70,6 +70,7 @@ void Router::on_neighbour_up(SessionId session, const NodeId& peer, InterfaceId 
   sessions_.emplace(session, n);
   by_link_[{p, iface}] = session;
   if (interfaces_seen_.insert(iface).second) builder_.on_new_interface(now);
+  builder_.on_new_neighbour(now);
   reoffer(session, now);
   handle_timeout(now);
 }

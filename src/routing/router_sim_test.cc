@@ -293,6 +293,32 @@ TEST(RouterSim, ReplacementSessionOnOneInterfaceKeepsTheNeighbour) {
   EXPECT_EQ(s.router(1).stats().probes_forwarded - before, 1u);
 }
 
+// When the only path to a wanted peer goes through one relay, both circuits share it; a second
+// relay appearing later (on an interface already in use, so no new-interface build) gets a
+// circuit within a probe period, and the extra probing stays bounded.
+TEST(RouterSim, SecondRelayLaterGivesADisjointCircuit) {
+  Topology t = sim::line(3, 2 * kMillisecond);  // 0 - 1 - 2
+  t.nodes = 4;                                   // node 3 joins later
+  RoutingSim s(t, LinkParams{}, options(24));
+  ASSERT_TRUE(
+      s.with(0, [&](Router& r, Timestamp now) { return r.want_peer(s.prefix(2), now, 2); }));
+  s.net().run_until(s.now() + 5 * kSecond);
+  EXPECT_GE(count_ups(s, 0), 1u);  // through node 1
+  s.add_link(0, 3, LinkParams{2 * kMillisecond, 0, 0}, 1, 1);
+  s.add_link(3, 2, LinkParams{2 * kMillisecond, 0, 0}, 1, 1);
+  s.net().run_until(s.now() + 45 * kSecond);
+  bool through_3 = false;
+  for (const auto& te : s.node(0).events()) {
+    auto* up = std::get_if<CircuitUp>(&te.event);
+    if (up && up->route.route().hops_size() == 2 &&
+        up->route.route().hops(1).partial_id() == id_bytes(partial_of(s.id(3))))
+      through_3 = true;
+  }
+  EXPECT_TRUE(through_3);
+  // Bounded: a handful of probes per period, not one per second.
+  EXPECT_LE(s.router(0).stats().probes_originated, 12u);
+}
+
 // Circuit state is visible at every hop: PENDING with the short expiry, then ESTABLISHED with the
 // long one; a frozen originator lets it expire everywhere; a vanished one closes it at once.
 TEST(RouterSim, CircuitStatesAndExpiryAtEveryHop) {

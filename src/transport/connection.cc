@@ -571,7 +571,29 @@ long Connection::write_one(std::uint8_t* dst, std::size_t dstlen, void* path_sto
   auto* pi = static_cast<ngtcp2_pkt_info*>(pinfo);
   ngtcp2_conn* conn = impl_->conn;
   // 1. DATAGRAMs first: they carry other nodes' traffic (circuits) and must not queue.
-  while (confirmed_ && dgram_count_ > 0) {
+  // With no retransmission timer running, something PTO-eliciting must go out before more
+  // DATAGRAMs fill the window (see on_datagrams_need_anchor): unsent stream data if there is
+  // some that may go, else an anchor the owner writes now. Either goes first.
+  bool anchor_first = false;
+  if (confirmed_ && dgram_count_ > 0) {
+    ngtcp2_conn_stat cs;
+    ngtcp2_conn_get_conn_stat(conn, &cs);
+    if (cs.loss_detection_timer == UINT64_MAX) {
+      auto sendable = [&] {
+        for (std::int64_t id : active_) {
+          const Stream* s = stream(id);
+          if (s != nullptr && !s->blocked && !s->write_closed) return true;
+        }
+        return false;
+      };
+      if (!sendable() && observer_ != nullptr) {
+        ++counters_.datagram_anchors;
+        observer_->on_datagrams_need_anchor();
+      }
+      anchor_first = sendable();
+    }
+  }
+  while (!anchor_first && confirmed_ && dgram_count_ > 0) {
     DatagramSlot& d = dgram_ring_[dgram_head_];
     auto pop = [&] {
       dgram_head_ = (dgram_head_ + 1) % dgram_ring_.size();

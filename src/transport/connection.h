@@ -43,6 +43,7 @@ struct ConnectionStats {
   std::uint64_t datagrams_sent = 0;
   std::uint64_t datagrams_received = 0;
   std::uint64_t datagrams_dropped = 0;  // never sent: no longer fit the path
+  std::uint64_t datagram_anchors = 0;   // on_datagrams_need_anchor() calls
   std::uint64_t datagrams_queued = 0;   // waiting to be sent now
   std::uint64_t pto_count = 0;
   Timestamp loss_detection_timer = 0;  // ngtcp2's clock (0/max: not armed)
@@ -57,8 +58,9 @@ struct SendDatagramResult {
 class Connection {
  public:
   // How long a full congestion window with nothing ack-eliciting in flight is tolerated
-  // before on_congestion_stalled().
-  static constexpr Duration kStallLimit = kSecond;
+  // before on_congestion_stalled(). The state cannot end by itself (nothing in flight arms a
+  // timer, and nothing new may be sent), so a short limit costs nothing.
+  static constexpr Duration kStallLimit = 300 * kMillisecond;
 
   // Starts a client connection on `path`; the first packets come from write_packets().
   static Result<std::unique_ptr<Connection>> connect(const ConnectionSettings& settings,

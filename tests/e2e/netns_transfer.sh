@@ -50,7 +50,10 @@ transfer_to_file() {
   start_bg "$name-b" in_ns "$QB" bash -c "exec '$PIPE' --config '$WORK/qb/node.toml' --listen 9 --stats --timeout 60 > '$WORK/$name.out'"
   local bpid=$LAST_PID
   wait_for "$WORK/$name-b.log" "listening on mesh port 9" 20 || fail "$name: qb's qc-pipe did not start"
-  start_bg "$name-a" in_ns "$QA" bash -c "exec '$PIPE' --config '$WORK/qa/node.toml' --dial '$B_ID:9' --timeout 60 < '$WORK/data.bin' > /dev/null"
+  # The data starts once qa and qb have sessions with both relays (their nodes start with
+  # qc-pipe), so a second path exists when the failover part cuts one.
+  local ready="[ \$(cat '$WORK/$name-a.log' '$WORK/$name-b.log' | grep -c 'session up: ') -ge 4 ]"
+  start_bg "$name-a" in_ns "$QA" bash -c "{ for _ in \$(seq 300); do $ready && break; sleep 0.1; done; exec cat '$WORK/data.bin'; } | '$PIPE' --config '$WORK/qa/node.toml' --dial '$B_ID:9' --timeout 60 > /dev/null"
   local apid=$LAST_PID
   wait_for "$WORK/$name-a.log" "stream with .* open" 60 || fail "$name: qa could not open the stream"
   [ -n "$action" ] && "$action"
