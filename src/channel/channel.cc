@@ -156,6 +156,7 @@ transport::ConnectionSettings Channel::settings(transport::Role role, std::size_
   s.max_stream_window = config_.max_stream_window;
   s.manual_stream_credit = config_.manual_stream_credit;
   s.max_streams_bidi = config_.max_streams_bidi;
+  s.max_streams_uni = 1;  // the peer's anchor stream
   return s;
 }
 
@@ -461,27 +462,60 @@ void Channel::on_handshake_confirmed(const transport::PeerInfo&) {
   observer_.on_channel_ready(peer_);
 }
 
+namespace {
+bool unidirectional(std::int64_t id) { return (id & 0x2) != 0; }
+}  // namespace
+
 void Channel::on_stream_data(std::int64_t id, ByteView data, bool fin) {
+  if (unidirectional(id)) {  // the peer's anchor bytes: taken and dropped
+    if (conn_ && config_.manual_stream_credit) conn_->consume_stream(id, data.size());
+    return;
+  }
   last_activity_ = now_;
   observer_.on_stream_data(peer_, id, data, fin);
 }
 
 void Channel::on_stream_opened(std::int64_t id) {
+  if (unidirectional(id)) return;
   open_streams_.insert(id);
   observer_.on_stream_opened(peer_, id);
 }
 
 void Channel::on_stream_reset(std::int64_t id, std::uint64_t code) {
+  if (unidirectional(id)) return;
   observer_.on_stream_reset(peer_, id, code);
 }
 
+void Channel::on_datagrams_need_anchor() {
+  // A byte on our unidirectional stream: stream data arms QUIC's retransmission timer, which
+  // DATAGRAMs alone do not in ngtcp2 0.12.1 (see transport::ConnectionObserver). VPN traffic is
+  // nothing but DATAGRAMs.
+  if (!conn_ || closed_) return;
+  if (anchor_stream_ < 0) {
+    auto id = conn_->open_uni_stream();
+    if (!id) return;
+    anchor_stream_ = *id;
+  }
+  static const std::uint8_t kAnchor = 0;
+  (void)conn_->write_stream(anchor_stream_, ByteView(&kAnchor, 1), false);
+}
+
+void Channel::on_congestion_stalled() {
+  // The backstop: the connection can never send again. Close it; the channel reopens on use.
+  channel_log()->warn("channel to {}: the QUIC connection stalled; closing it",
+                      identity::text_id(peer_));
+  if (conn_) conn_->close(0, "transport stalled");
+}
+
 void Channel::on_stream_closed(std::int64_t id, std::uint64_t) {
+  if (unidirectional(id)) return;
   open_streams_.erase(id);
   last_activity_ = now_;
   observer_.on_stream_closed(peer_, id);
 }
 
 void Channel::on_stream_writable(std::int64_t id) {
+  if (unidirectional(id)) return;
   observer_.on_stream_writable(peer_, id);
 }
 

@@ -94,6 +94,8 @@ class Channel final : public transport::ConnectionObserver, private transport::P
   void on_stream_writable(std::int64_t id) override;
   void on_streams_available() override {}
   void on_datagram(ByteView data) override;
+  void on_datagrams_need_anchor() override;
+  void on_congestion_stalled() override;
   void on_closed(const transport::CloseInfo& info) override;
 
  private:
@@ -133,6 +135,9 @@ class Channel final : public transport::ConnectionObserver, private transport::P
   Timestamp last_want_ = 0;
   bool want_asked_ = false;
   std::unordered_set<std::int64_t> open_streams_;
+  // Our unidirectional stream for anchors (see on_datagrams_need_anchor); -1: not opened yet.
+  // Unidirectional streams are never offered to the observer: each side uses one for this.
+  std::int64_t anchor_stream_ = -1;
   Bytes out_;  // header room + one packet
   std::uint64_t packets_dropped_ = 0;
   Timestamp now_ = 0;  // time of the call being served (for commit)

@@ -225,6 +225,46 @@ TEST(ChannelTest, DatagramsAndTheTooLargeError) {
   EXPECT_EQ(w.ob.datagrams[0], ok);
 }
 
+// A channel carrying nothing but DATAGRAMs (VPN traffic) survives a burst of loss that takes
+// every packet in flight: ngtcp2 0.12.1 arms no retransmission timer for DATAGRAMs, so without
+// the anchor bytes the window would stay full and nothing would be sent again.
+TEST(ChannelTest, DatagramOnlyTrafficSurvivesABlackout) {
+  World w(1);
+  w.ma().open(w.idb, w.net.now);
+  ASSERT_TRUE(w.net.run([&] { return w.oa.ready > 0 && w.ob.ready > 0; }, 5 * kSecond));
+  Channel* ch = w.ma().find(w.idb);
+  ASSERT_NE(ch, nullptr);
+  Bytes d(1000, 7);
+  auto pump = [&] {
+    for (int i = 0; i < 64; ++i)
+      if (!ch->send_datagram(d)) break;
+    w.ma().flush(w.net.now);
+  };
+  const Timestamp start = w.net.now;
+  bool cut = false, restored = false;
+  std::size_t at_restore = 0;
+  Timestamp restored_at = 0;
+  ASSERT_TRUE(w.net.run(
+      [&] {
+        pump();
+        if (!cut && w.net.now > start + 50 * kMillisecond) {
+          w.net.link(w.first_hops[0]).blackhole = true;
+          cut = true;
+        }
+        if (cut && !restored && w.net.now > start + 150 * kMillisecond) {
+          w.net.link(w.first_hops[0]).blackhole = false;
+          restored = true;
+          restored_at = w.net.now;
+          at_restore = w.ob.datagrams.size();
+        }
+        return restored && w.ob.datagrams.size() > at_restore + 1000;
+      },
+      10 * kSecond))
+      << "datagrams after the blackout: " << w.ob.datagrams.size() - at_restore;
+  std::printf("datagrams flow again %.1f ms after the blackout\n",
+              static_cast<double>(w.net.now - restored_at) / 1e6);
+}
+
 TEST(ChannelTest, LargerIdOpensByWakingThePeer) {
   World w(1);
   // Whichever of A, B has the larger id opens; the smaller one must become the QUIC client.

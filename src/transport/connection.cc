@@ -516,6 +516,16 @@ Result<std::int64_t> Connection::open_bidi_stream() {
   return id;
 }
 
+Result<std::int64_t> Connection::open_uni_stream() {
+  if (state_ != State::kOpen) return Err(Errc::kClosed, "connection not open");
+  std::int64_t id = -1;
+  int rv = ngtcp2_conn_open_uni_stream(impl_->conn, &id, nullptr);
+  if (rv == NGTCP2_ERR_STREAM_ID_BLOCKED) return Err(Errc::kLimit, "peer's stream limit reached");
+  if (rv != 0) return Err(Errc::kInternal, std::string("open stream: ") + ngtcp2_strerror(rv));
+  ensure_stream(id);
+  return id;
+}
+
 Result<std::size_t> Connection::write_stream(std::int64_t id, ByteView data, bool fin) {
   if (state_ != State::kOpen) return Err(Errc::kClosed, "connection not open");
   Stream* s = stream(id);

@@ -101,6 +101,8 @@ class Connection {
   // Opens a bidirectional stream. kLimit when the peer's stream limit is reached (retry after
   // on_streams_available()).
   Result<std::int64_t> open_bidi_stream();
+  // A unidirectional stream (ConnectionSettings::max_streams_uni of the peer limits them).
+  Result<std::int64_t> open_uni_stream();
   // Buffers up to stream_send_buffer unacknowledged bytes; returns how many were taken (less
   // than data.size() means back-pressure: wait for on_stream_writable()). `fin` takes effect
   // only if all of `data` was taken. kInvalidArgument for an unknown or finished stream.
