@@ -216,7 +216,7 @@ void Session::on_congestion_stalled() {
 void Session::on_datagrams_need_anchor() {
   // A Pong that answers no Ping (nonce 0) is a few bytes of control-stream data the peer
   // ignores: enough to arm the retransmission timer for the DATAGRAMs sent with it.
-  if (state_ != State::kUp) return;
+  if (state_ != State::kUp || !backlog_.empty()) return;  // data waiting already serves
   ControlMessage pong;
   pong.mutable_pong()->set_nonce(0);
   (void)queue_frame(pong);
