@@ -1,8 +1,10 @@
 // Channel throughput and latency on loopback: relayed vs direct.
 //
-//   channel_bench [--mb=N] [--pings=P] [--relayed-only]
+//   channel_bench [--mb=N] [--pings=P] [--relayed-only] [--direct-only]
 //
-// --relayed-only runs the relayed bulk transfer alone and prints it (for a profiler).
+// --relayed-only (--direct-only) runs the relayed (direct) channel bulk transfer alone and prints
+// it (for a profiler). The node threads are named node-a, node-r and node-b, so
+// `perf report --sort comm,sym` splits the profile per node.
 //
 // Every node runs on its own thread and io_context, as separate nodes would (LoopbackNode: real
 // neighbour sessions over UDP on 127.0.0.1, circuit::DataPlane, ChannelManager). Measured in one
@@ -66,9 +68,10 @@ struct Obs : qc::channel::ChannelObserver {
 
 // One node on its own thread.
 struct Host {
-  Host(const qc::transport::testing::TestNode& t, Obs* obs)
+  Host(const qc::transport::testing::TestNode& t, Obs* obs, const char* name)
       : guard(asio::make_work_guard(io)), node(std::make_unique<LoopbackNode>(io, t, obs)) {
     thread = std::thread([this] { io.run(); });
+    pthread_setname_np(thread.native_handle(), name);
   }
   ~Host() {
     guard.reset();
@@ -135,11 +138,12 @@ qc::circuit::SessionId session_id(Host& x, Host& y) {
 
 struct Topology {
   Topology(const qc::identity::CertAuthority& ca, bool relayed) {
-    a = std::make_unique<Host>(qc::transport::testing::make_test_node(ca, "a"), &oa);
-    b = std::make_unique<Host>(qc::transport::testing::make_test_node(ca, "b"), &ob);
+    a = std::make_unique<Host>(qc::transport::testing::make_test_node(ca, "a"), &oa, "node-a");
+    b = std::make_unique<Host>(qc::transport::testing::make_test_node(ca, "b"), &ob, "node-b");
     auto bid = b->node->id.node_id(), aid = a->node->id.node_id();
     if (relayed) {
-      r = std::make_unique<Host>(qc::transport::testing::make_test_node(ca, "r"), nullptr);
+      r = std::make_unique<Host>(qc::transport::testing::make_test_node(ca, "r"), nullptr,
+                                 "node-r");
       auto raddr = r->node->mgr->local_address();
       auto rid = r->node->id.node_id();
       a->call([&] { (void)a->node->mgr->dial(raddr, rid); });
@@ -263,8 +267,8 @@ struct Topology {
 
 // Baseline: a bulk stream on the direct neighbour session A-B (no channel, no circuit).
 Bulk session_bulk(const qc::identity::CertAuthority& ca, const Bytes& data) {
-  Host a(qc::transport::testing::make_test_node(ca, "a"), nullptr);
-  Host b(qc::transport::testing::make_test_node(ca, "b"), nullptr);
+  Host a(qc::transport::testing::make_test_node(ca, "a"), nullptr, "node-a");
+  Host b(qc::transport::testing::make_test_node(ca, "b"), nullptr, "node-b");
   auto bid = b.node->id.node_id();
   auto baddr = b.node->mgr->local_address();
   a.call([&] { (void)a.node->mgr->dial(baddr, bid); });
@@ -370,12 +374,15 @@ int main(int argc, char** argv) {
   std::uint64_t mb = 200;
   int pings = 2000;
   bool relayed_only = false;
+  bool direct_only = false;
   for (int i = 1; i < argc; ++i) {
     if (std::strcmp(argv[i], "--relayed-only") == 0) relayed_only = true;
+    if (std::strcmp(argv[i], "--direct-only") == 0) direct_only = true;
     if (std::strcmp(argv[i], "--help") == 0 || std::strcmp(argv[i], "-h") == 0) {
-      std::puts("usage: channel_bench [--mb=N] [--pings=P] [--relayed-only]\n"
-                "Bulk throughput, CPU per byte and ping RTT on loopback: a neighbour session,\n"
-                "a channel over a direct circuit, a channel through one relay.");
+      std::puts(
+          "usage: channel_bench [--mb=N] [--pings=P] [--relayed-only] [--direct-only]\n"
+          "Bulk throughput, CPU per byte and ping RTT on loopback: a neighbour session,\n"
+          "a channel over a direct circuit, a channel through one relay.");
       return 0;
     }
     if (std::strncmp(argv[i], "--mb=", 5) == 0) mb = std::strtoull(argv[i] + 5, nullptr, 10);
@@ -391,12 +398,37 @@ int main(int argc, char** argv) {
     byte = static_cast<std::uint8_t>(x);
   }
   auto ca = qc::transport::testing::make_test_ca("bench ca");
-  if (relayed_only) {
-    Topology t(ca, true);
-    if (!t.ok) return std::puts("relayed channel did not open"), 1;
+  if (relayed_only || direct_only) {
+    Topology t(ca, relayed_only);
+    if (!t.ok) return std::puts("channel did not open"), 1;
     Bulk r = t.bulk(data);
-    std::printf("relayed: %.1f MB/s, CPU s/GB A %.2f R %.2f B %.2f\n", r.mbps, r.cpu_a, r.cpu_r,
-                r.cpu_b);
+    std::size_t packet = t.a->call([&] {
+      auto* ch = t.a->node->channels->find(t.b->node->id.node_id());
+      return ch ? ch->packet_size() : 0;
+    });
+    std::printf("%s: %.1f MB/s, CPU s/GB A %.2f R %.2f B %.2f (channel packets of %zu B)\n",
+                relayed_only ? "relayed" : "direct", r.mbps, r.cpu_a, r.cpu_r, r.cpu_b, packet);
+    // Packets that waited in a data plane push-back queue (the session's DATAGRAM queue was full).
+    auto queued = [](Host* h) {
+      return h ? h->call([h] { return h->node->dp.stats().queued; }) : 0;
+    };
+    std::printf("data plane queued packets: A %llu R %llu B %llu\n",
+                static_cast<unsigned long long>(queued(t.a.get())),
+                static_cast<unsigned long long>(queued(t.r.get())),
+                static_cast<unsigned long long>(queued(t.b.get())));
+    // UDP datagrams per send call (GSO batching) and per receive call (GRO and recvmmsg).
+    for (auto [name, h] :
+         {std::pair{"A", t.a.get()}, std::pair{"R", t.r.get()}, std::pair{"B", t.b.get()}}) {
+      if (h == nullptr) continue;
+      auto c = h->call([h] { return h->node->mgr->endpoint().udp_counters(); });
+      std::printf("%s: %llu send calls, %.1f datagrams each; %llu receive calls, %.1f each\n", name,
+                  static_cast<unsigned long long>(c.send_calls),
+                  static_cast<double>(c.datagrams_sent) /
+                      static_cast<double>(std::max<std::uint64_t>(c.send_calls, 1)),
+                  static_cast<unsigned long long>(c.recv_calls),
+                  static_cast<double>(c.datagrams_received) /
+                      static_cast<double>(std::max<std::uint64_t>(c.recv_calls, 1)));
+    }
     return 0;
   }
   Bulk session = session_bulk(ca, data);

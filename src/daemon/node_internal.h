@@ -18,6 +18,7 @@
 #include "peerdb/peer_db.h"
 #include "routing/identity_crypto.h"
 #include "routing/router.h"
+#include "transport/grid_timer.h"
 
 namespace qc::daemon {
 
@@ -191,38 +192,48 @@ struct Node::Dataplane final : public circuit::CircuitIo,
     node.pump();
   }
 
-  // After a receive batch or front-end calls: let the channels write, re-arm the timer.
+  // After front-end calls: let the channels write, re-arm the timer (posted, so a burst of
+  // calls costs one flush).
   void schedule_flush() {
     if (flush_posted || !channels) return;
     flush_posted = true;
     asio::post(node.io_, [this, alive = alive] {
       if (!*alive) return;
       flush_posted = false;
-      channels->flush(node.now());
-      if (after_flush) after_flush();
-      arm();
+      flush();
     });
   }
+  // At the end of a receive batch of any link, before its sessions write.
+  void on_receive_batch() {
+    if (!received) return;
+    received = false;
+    flush();
+  }
+  void flush() {
+    if (!*alive || !channels) return;
+    channels->flush(node.now());
+    if (after_flush) after_flush();
+    arm();
+  }
+  // The channels' timer (on the grid of transport::GridTimer: see there for why).
   void arm() {
     if (!channels || node.stopped_) return;
-    Timestamp t = channels->next_deadline();
-    if (t == kNever) return;
-    Timestamp n = node.now();
-    timer->expires_after(std::chrono::nanoseconds(t > n ? t - n : 0));
-    timer->async_wait([this, alive = alive](const std::error_code& ec) {
-      if (ec || !*alive) return;
-      channels->on_timer(node.now());
-      if (after_flush) after_flush();
-      arm();
-    });
+    timer->arm(channels->next_deadline());
+  }
+  void on_timer() {
+    if (!*alive || !channels || node.stopped_) return;
+    channels->on_timer(node.now());
+    if (after_flush) after_flush();
+    arm();
   }
 
   Node& node;
   circuit::DataPlane dp;
   std::unique_ptr<channel::ChannelManager> channels;
   ChannelStreams* streams = nullptr;  // owned by Node::Front
-  std::unique_ptr<asio::steady_timer> timer;
+  std::unique_ptr<transport::GridTimer> timer;
   bool flush_posted = false;
+  bool received = false;  // circuit packets arrived since the last receive-batch flush
   // Front-end hooks (VPN mode): after the channels wrote (their queues drained), and when a
   // channel closed.
   std::function<void()> after_flush;

@@ -23,6 +23,7 @@ SessionManager::SessionManager(asio::io_context& io, const identity::Identity& s
     options_.endpoint.reset_secret = identity::sha256(as_bytes(material));
   }
   endpoint_ = std::make_unique<transport::Endpoint>(io, options_.endpoint);
+  if (callbacks_.on_receive_batch) endpoint_->set_before_write(callbacks_.on_receive_batch);
 }
 
 SessionManager::~SessionManager() {

@@ -83,7 +83,12 @@ struct SessionCallbacks {
   std::function<void(Session&, const transport::CloseInfo&)> on_down;
   // Control messages other than Hello/Ping/Pong/Goodbye (e.g. routing).
   std::function<void(Session&, const ControlMessage&)> on_control;
+  // DATAGRAMs arrive only while the endpoint reads a receive batch; on_receive_batch follows.
   std::function<void(Session&, ByteView)> on_datagram;
+  // After a batch of received packets, before the sessions write their last ACKs for it:
+  // DATAGRAMs sent from here (a channel's answer to what it just got) share the sessions'
+  // packets and sendmsg calls (transport::Endpoint::set_before_write).
+  std::function<void()> on_receive_batch;
   // A send_datagram() that returned kBlocked may be retried.
   std::function<void(Session&)> on_datagrams_writable;
   // Bulk streams (Session::open_stream): data in order, and room again after back-pressure.

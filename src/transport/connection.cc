@@ -715,6 +715,12 @@ void Connection::write_packets(Timestamp now, PacketSink& sink, std::size_t max_
   ngtcp2_path_storage ps;
   ngtcp2_path_storage_zero(&ps);
   ngtcp2_pkt_info pi{};
+  // The Path handed to the sink, rebuilt only when ngtcp2 writes on another path (two
+  // sockaddr_storage copies per packet showed in profiles).
+  ngtcp2_path_storage last;
+  ngtcp2_path_storage_zero(&last);
+  Path path;
+  bool have_path = false;
   for (std::size_t npkts = 0; npkts < max_pkts;) {
     std::span<std::uint8_t> buf = sink.buffer(max_payload);
     long nw = write_one(buf.data(), max_payload, &ps, &pi, now);
@@ -724,7 +730,12 @@ void Connection::write_packets(Timestamp now, PacketSink& sink, std::size_t max_
       return;
     }
     if (nw == 0) break;
-    sink.commit(from_ngtcp2(ps.path), static_cast<std::size_t>(nw), pi.ecn);
+    if (!have_path || !ngtcp2_path_eq(&last.path, &ps.path)) {
+      ngtcp2_path_copy(&last.path, &ps.path);
+      path = from_ngtcp2(ps.path);
+      have_path = true;
+    }
+    sink.commit(path, static_cast<std::size_t>(nw), pi.ecn);
     ++counters_.packets_sent;
     ++npkts;
     if (state_ == State::kClosed) return;

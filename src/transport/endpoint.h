@@ -99,6 +99,13 @@ class Endpoint final : private ConnectionIdRegistry {
   Connection* connection(Handle h);
   // The connection has queued data (or a close): write it soon. Cheap; coalesced per loop turn.
   void wake(Handle h);
+  // Called after received datagrams were handed to the connections and before the connections
+  // write, once at the end of each receive batch. A
+  // driver that turns received data into more packets for these connections (a channel's ACKs
+  // and data, carried in DATAGRAM frames) queues them here: they then leave in the same packets
+  // and sendmsg calls as the connections' own ACKs instead of in a second round of writes.
+  // The hook must not destroy the endpoint.
+  void set_before_write(std::function<void()> hook) { before_write_ = std::move(hook); }
   // Closes with an application error (CONNECTION_CLOSE goes out at once).
   void close(Handle h, std::uint64_t app_error_code, std::string_view reason);
   // Closes every connection and sends the CONNECTION_CLOSE packets before returning.
@@ -153,6 +160,8 @@ class Endpoint final : private ConnectionIdRegistry {
   std::unordered_map<std::string, Handle> by_cid_;
   std::vector<Handle> pending_;
   std::size_t unanswered_ = 0;  // datagrams read since the last flush_pending()
+  bool reading_ = false;        // in on_readable(), which writes the pending connections itself
+  std::function<void()> before_write_;
   bool flush_posted_ = false;
   bool reap_needed_ = false;
   std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);

@@ -2,7 +2,8 @@
 // circuit::DataPlane over it (CircuitIo implemented on the sessions, routing replaced by a static
 // label table) and optionally a ChannelManager, all on one asio::io_context. It is also the
 // reference for how the daemon's Node wires these layers: datagram callbacks feed the data plane,
-// one flush per receive batch (posted), and a timer armed at ChannelManager::next_deadline().
+// one flush per receive batch (before the sessions write), and a timer armed at
+// ChannelManager::next_deadline().
 //
 // Threading rule: single-threaded, on the io_context's thread. For tests and benchmarks.
 #pragma once
@@ -16,6 +17,7 @@
 #include "channel/channel_manager.h"
 #include "circuit/data_plane.h"
 #include "link/session_manager.h"
+#include "transport/grid_timer.h"
 #include "transport/test_pki.h"
 
 namespace qc::channel::testing {
@@ -28,7 +30,10 @@ class LoopbackNode final : public circuit::CircuitIo {
       : io_(io),
         id(*identity::Identity::from_pem(t.creds.ca_pem, t.creds.chain_pem, t.creds.key_pem)),
         dp(*this),
-        timer_(io) {
+        timer_(io, [this] {
+          channels->on_timer(now());
+          arm();
+        }) {
     link::SessionManagerOptions o;
     o.listen = *transport::Address::parse("127.0.0.1", 0);
     o.interface_id = 7;
@@ -36,7 +41,14 @@ class LoopbackNode final : public circuit::CircuitIo {
     link::SessionCallbacks cb;
     cb.on_datagram = [this](link::Session& s, ByteView d) {
       dp.on_datagram(s.id(), d, now());
-      schedule_flush();
+      received_ = true;
+    };
+    // The channels answer what a receive batch brought before the sessions write, so their
+    // packets share the sessions' packets and sendmsg calls (SessionCallbacks::on_receive_batch).
+    cb.on_receive_batch = [this] {
+      if (!received_) return;
+      received_ = false;
+      flush();
     };
     cb.on_datagrams_writable = [this](link::Session& s) {
       dp.on_datagrams_writable(s.id(), now());
@@ -99,27 +111,23 @@ class LoopbackNode final : public circuit::CircuitIo {
   }
   void touch(circuit::SessionId, circuit::Label, Timestamp) override {}
 
-  // After front-end calls (writes), and after every receive batch.
+  // After front-end calls (writes); receive batches flush at once (on_receive_batch).
   void schedule_flush() {
     if (flush_posted_ || !channels) return;
     flush_posted_ = true;
     asio::post(io_, [this] {
       flush_posted_ = false;
-      channels->flush(now());
-      arm();
+      flush();
     });
   }
-  void arm() {
+  void flush() {
     if (!channels) return;
-    Timestamp t = channels->next_deadline();
-    if (t == kNever) return;
-    Timestamp n = now();
-    timer_.expires_after(std::chrono::nanoseconds(t > n ? t - n : 0));
-    timer_.async_wait([this](const asio::error_code& ec) {
-      if (ec) return;
-      channels->on_timer(now());
-      arm();
-    });
+    channels->flush(now());
+    arm();
+  }
+  // The channels' timer (on the grid of transport::GridTimer: see there for why).
+  void arm() {
+    if (channels) timer_.arm(channels->next_deadline());
   }
 
   asio::io_context& io_;
@@ -132,8 +140,9 @@ class LoopbackNode final : public circuit::CircuitIo {
   std::function<void(link::Session&, std::int64_t)> on_session_writable;
 
  private:
-  asio::steady_timer timer_;
+  transport::GridTimer timer_;
   bool flush_posted_ = false;
+  bool received_ = false;  // DATAGRAMs arrived since the last receive-batch flush
 };
 
 }  // namespace qc::channel::testing
