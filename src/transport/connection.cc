@@ -506,20 +506,15 @@ void Connection::activate(std::int64_t id, Stream& s) {
   active_.push_back(id);
 }
 
-Result<std::int64_t> Connection::open_bidi_stream() {
-  if (state_ != State::kOpen) return Err(Errc::kClosed, "connection not open");
-  std::int64_t id = -1;
-  int rv = ngtcp2_conn_open_bidi_stream(impl_->conn, &id, nullptr);
-  if (rv == NGTCP2_ERR_STREAM_ID_BLOCKED) return Err(Errc::kLimit, "peer's stream limit reached");
-  if (rv != 0) return Err(Errc::kInternal, std::string("open stream: ") + ngtcp2_strerror(rv));
-  ensure_stream(id);
-  return id;
-}
+Result<std::int64_t> Connection::open_bidi_stream() { return open_stream(false); }
 
-Result<std::int64_t> Connection::open_uni_stream() {
+Result<std::int64_t> Connection::open_uni_stream() { return open_stream(true); }
+
+Result<std::int64_t> Connection::open_stream(bool uni) {
   if (state_ != State::kOpen) return Err(Errc::kClosed, "connection not open");
   std::int64_t id = -1;
-  int rv = ngtcp2_conn_open_uni_stream(impl_->conn, &id, nullptr);
+  int rv = uni ? ngtcp2_conn_open_uni_stream(impl_->conn, &id, nullptr)
+               : ngtcp2_conn_open_bidi_stream(impl_->conn, &id, nullptr);
   if (rv == NGTCP2_ERR_STREAM_ID_BLOCKED) return Err(Errc::kLimit, "peer's stream limit reached");
   if (rv != 0) return Err(Errc::kInternal, std::string("open stream: ") + ngtcp2_strerror(rv));
   ensure_stream(id);

@@ -158,6 +158,7 @@ class Connection {
   Result<void> create(const Path& path, ByteView first_packet, Timestamp now);
   bool verify_peer();
   Stream* stream(std::int64_t id);
+  Result<std::int64_t> open_stream(bool uni);
   Stream& ensure_stream(std::int64_t id);
   void activate(std::int64_t id, Stream& s);
   // Writes one packet from the queued datagrams, streams or control frames; returns its size,
