@@ -235,8 +235,8 @@ void Session::on_closed(const transport::CloseInfo& info) {
 
 void Session::arm_timer(Duration after) {
   timer_.expires_after(std::chrono::nanoseconds(after));
-  timer_.async_wait([this](asio::error_code ec) {
-    if (!ec) on_timer();
+  timer_.async_wait([this, alive = std::weak_ptr<bool>(alive_)](asio::error_code ec) {
+    if (!ec && !alive.expired()) on_timer();
   });
 }
 

@@ -15,6 +15,7 @@
 #include <asio.hpp>
 
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <string>
 
@@ -139,6 +140,9 @@ class Session final : public transport::ConnectionObserver {
   Bytes backlog_;  // encoded frames the stream did not take yet
   bool hello_sent_ = false;
   asio::steady_timer timer_;
+  // Expires with the session: a timer handler already queued when the session is destroyed
+  // (cancel() cannot take it back) sees it gone.
+  std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
   std::uint64_t ping_nonce_ = 0;
   Timestamp ping_sent_ = 0;
   Duration ping_rtt_ = 0;
