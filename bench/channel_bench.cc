@@ -1,6 +1,8 @@
 // Channel throughput and latency on loopback: relayed vs direct.
 //
-//   channel_bench [--mb=N] [--pings=P] [--relayed-only] [--direct-only]
+//   channel_bench [--mb=N] [--pings=P] [--runs=R] [--relayed-only] [--direct-only]
+//
+// The three bulk cases alternate R times (default 3); figures and ratios are medians.
 //
 // --relayed-only (--direct-only) runs the relayed (direct) channel bulk transfer alone and prints
 // it (for a profiler). The node threads are named node-a, node-r and node-b, so
@@ -373,6 +375,7 @@ std::pair<double, std::uint64_t> relay_queue_run(const qc::identity::CertAuthori
 int main(int argc, char** argv) {
   std::uint64_t mb = 200;
   int pings = 2000;
+  int runs = 3;
   bool relayed_only = false;
   bool direct_only = false;
   for (int i = 1; i < argc; ++i) {
@@ -380,13 +383,14 @@ int main(int argc, char** argv) {
     if (std::strcmp(argv[i], "--direct-only") == 0) direct_only = true;
     if (std::strcmp(argv[i], "--help") == 0 || std::strcmp(argv[i], "-h") == 0) {
       std::puts(
-          "usage: channel_bench [--mb=N] [--pings=P] [--relayed-only] [--direct-only]\n"
+          "usage: channel_bench [--mb=N] [--pings=P] [--runs=R] [--relayed-only] [--direct-only]\n"
           "Bulk throughput, CPU per byte and ping RTT on loopback: a neighbour session,\n"
-          "a channel over a direct circuit, a channel through one relay.");
+          "a channel over a direct circuit, a channel through one relay; each case R times, alternating (medians).");
       return 0;
     }
     if (std::strncmp(argv[i], "--mb=", 5) == 0) mb = std::strtoull(argv[i] + 5, nullptr, 10);
     if (std::strncmp(argv[i], "--pings=", 8) == 0) pings = std::atoi(argv[i] + 8);
+    if (std::strncmp(argv[i], "--runs=", 7) == 0) runs = std::max(1, std::atoi(argv[i] + 7));
   }
   qc::log::set_level("warn");
   Bytes data(mb * 1000 * 1000);
@@ -416,6 +420,21 @@ int main(int argc, char** argv) {
                 static_cast<unsigned long long>(queued(t.a.get())),
                 static_cast<unsigned long long>(queued(t.r.get())),
                 static_cast<unsigned long long>(queued(t.b.get())));
+    // Congestion state at the end: the channel at A, and A's session toward the next hop.
+    auto cc_line = [](const char* what, const qc::transport::ConnectionStats& s) {
+      std::printf("%s: cwnd %llu B, srtt %.0f us, min_rtt %.0f us\n", what,
+                  static_cast<unsigned long long>(s.cwnd), static_cast<double>(s.smoothed_rtt) / 1e3,
+                  static_cast<double>(s.min_rtt) / 1e3);
+    };
+    Host* next = relayed_only ? t.r.get() : t.b.get();
+    auto [chs, ses] = t.a->call([&] {
+      auto* ch = t.a->node->channels->find(t.b->node->id.node_id());
+      auto* s = t.a->node->mgr->session_to(next->node->id.node_id());
+      return std::pair{ch ? ch->stats() : qc::transport::ConnectionStats{},
+                       s ? s->transport_stats() : qc::transport::ConnectionStats{}};
+    });
+    cc_line("channel at A", chs);
+    cc_line("A's session to the next hop", ses);
     // UDP datagrams per send call (GSO batching) and per receive call (GRO and recvmmsg).
     for (auto [name, h] :
          {std::pair{"A", t.a.get()}, std::pair{"R", t.r.get()}, std::pair{"B", t.b.get()}}) {
@@ -431,25 +450,53 @@ int main(int argc, char** argv) {
     }
     return 0;
   }
-  Bulk session = session_bulk(ca, data);
-  Bulk direct, relayed;
-  double rtt_direct = 0, rtt_relayed = 0;
-  {
-    Topology t(ca, false);
-    if (!t.ok) return std::puts("direct channel did not open"), 1;
-    direct = t.bulk(data);
-    rtt_direct = t.ping(pings);
+  // The three cases alternate, `runs` times, each on fresh nodes: this machine is shared and
+  // noisy, and the direct channel is bimodal (cubic's cap depends on an early min_rtt sample), so
+  // the figures and ratios below are medians over the runs.
+  std::vector<Bulk> session, direct, relayed;
+  std::vector<double> rtt_direct, rtt_relayed;
+  for (int run = 1; run <= runs; ++run) {
+    session.push_back(session_bulk(ca, data));
+    {
+      Topology t(ca, false);
+      if (!t.ok) return std::puts("direct channel did not open"), 1;
+      direct.push_back(t.bulk(data));
+      rtt_direct.push_back(t.ping(pings));
+    }
+    {
+      Topology t(ca, true);
+      if (!t.ok) return std::puts("relayed channel did not open"), 1;
+      relayed.push_back(t.bulk(data));
+      rtt_relayed.push_back(t.ping(pings));
+    }
+    std::fprintf(stderr, "run %d of %d: session %.1f, direct %.1f, relayed %.1f MB/s\n", run, runs,
+                 session.back().mbps, direct.back().mbps, relayed.back().mbps);
   }
-  {
-    Topology t(ca, true);
-    if (!t.ok) return std::puts("relayed channel did not open"), 1;
-    relayed = t.bulk(data);
-    rtt_relayed = t.ping(pings);
-  }
-  std::printf("bulk %llu MB, one thread per node, loopback, %u cores\n",
-              static_cast<unsigned long long>(mb), std::thread::hardware_concurrency());
-  auto row = [](const char* name, const Bulk& r) {
-    std::printf("  %-32s %8.1f MB/s   CPU s/GB: A %.2f", name, r.mbps, r.cpu_a);
+  std::printf("bulk %llu MB, one thread per node, loopback, %u cores; median of %d runs\n",
+              static_cast<unsigned long long>(mb), std::thread::hardware_concurrency(), runs);
+  auto median = [](std::vector<double> v) {
+    if (v.empty()) return 0.0;
+    std::sort(v.begin(), v.end());
+    return v.size() % 2 ? v[v.size() / 2] : (v[v.size() / 2 - 1] + v[v.size() / 2]) / 2;
+  };
+  auto field = [&](const std::vector<Bulk>& rs, double Bulk::*f) {
+    std::vector<double> v;
+    for (const Bulk& r : rs) v.push_back(r.*f);
+    return median(v);
+  };
+  auto med = [&](const std::vector<Bulk>& rs) {
+    return Bulk{field(rs, &Bulk::mbps), field(rs, &Bulk::cpu_a), field(rs, &Bulk::cpu_r),
+                field(rs, &Bulk::cpu_b)};
+  };
+  auto each = [](const std::vector<Bulk>& rs) {
+    std::string out;
+    for (const Bulk& r : rs) out += (out.empty() ? "" : ", ") + std::to_string(int(r.mbps + 0.5));
+    return out;
+  };
+  auto row = [&](const char* name, const std::vector<Bulk>& rs) {
+    Bulk r = med(rs);
+    std::printf("  %-32s %8.1f MB/s (runs: %s)   CPU s/GB: A %.2f", name, r.mbps, each(rs).c_str(),
+                r.cpu_a);
     if (r.cpu_r > 0) std::printf(" R %.2f", r.cpu_r);
     std::printf(" B %.2f, all %.2f\n", r.cpu_b, r.cpu_sum());
   };
@@ -457,19 +504,36 @@ int main(int argc, char** argv) {
   row("channel over direct circuit A-B:", direct);
   row("channel over circuit A-R-B:", relayed);
   auto ratio = [](double num, double den) { return den > 0 ? num / den : 0; };
-  std::printf("  ratio relayed / session: %.2f (target >= 0.7)\n", ratio(relayed.mbps, session.mbps));
-  std::printf("  ratio relayed / direct channel: %.2f\n", ratio(relayed.mbps, direct.mbps));
+  // Ratios per run (each run's cases ran back to back), then their median.
+  auto ratios = [&](const std::vector<Bulk>& num, const std::vector<Bulk>& den) {
+    std::vector<double> v;
+    std::string out;
+    for (std::size_t i = 0; i < num.size(); ++i) {
+      v.push_back(ratio(num[i].mbps, den[i].mbps));
+      char b[16];
+      std::snprintf(b, sizeof b, "%.2f", v.back());
+      out += (out.empty() ? "" : ", ") + std::string(b);
+    }
+    return std::pair{median(v), out};
+  };
+  auto [rs, rs_each] = ratios(relayed, session);
+  auto [rd, rd_each] = ratios(relayed, direct);
+  std::printf("  ratio relayed / session: %.2f (runs: %s; target >= 0.7)\n", rs, rs_each.c_str());
+  std::printf("  ratio relayed / direct channel: %.2f (runs: %s)\n", rd, rd_each.c_str());
   // Where the time goes: the relayed path does more work per byte (two QUIC layers at each end,
   // a decrypt and an encrypt at the relay). With all three nodes on this machine's cores the
   // ratio cannot pass the CPU ratio; on separate machines it is bounded by the busiest node.
+  Bulk ms = med(session), mr = med(relayed), md = med(direct);
   std::printf("  CPU per byte, session / relayed: all nodes %.2f, busiest node %.2f\n",
-              ratio(session.cpu_sum(), relayed.cpu_sum()),
-              ratio(session.cpu_max(), relayed.cpu_max()));
-  std::printf("ping (64 B on a channel stream, median of %d)\n", pings);
+              ratio(ms.cpu_sum(), mr.cpu_sum()), ratio(ms.cpu_max(), mr.cpu_max()));
+  std::printf("  CPU per byte, direct channel / relayed: all nodes %.2f, busiest node %.2f\n",
+              ratio(md.cpu_sum(), mr.cpu_sum()), ratio(md.cpu_max(), mr.cpu_max()));
+  double pd = median(rtt_direct), pr = median(rtt_relayed);
+  std::printf("ping (64 B on a channel stream, median of %d, median over runs)\n", pings);
   std::printf(
       "  direct circuit: %.1f us, relayed: %.1f us, added per relay hop: %.1f us "
       "(target < 200 us)\n",
-      rtt_direct, rtt_relayed, rtt_relayed - rtt_direct);
+      pd, pr, pr - pd);
   std::printf(
       "relay queue (virtual time, 10 ms circuit RTT, 250 MB/s bottleneck after the relay, "
       "%llu MB)\n",
