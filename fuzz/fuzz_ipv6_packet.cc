@@ -75,14 +75,14 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   router.on_tun_packet(1, packet);
   router.on_tun_packet(2, packet);
   router.on_tun_packet(3, packet);
-  router.on_peer_ready(qc::tun::partial_of_address(h ? h->dst : self));
+  router.on_peer_ready(qc::tun::partial_of_address(h ? h->dst : self), 4);
   router.on_timeout(qc::kNever - 1);
   for (const auto& w : tun.take_written()) check_error(w);
   // As a datagram from the peer its source names (or us when it does not parse), and from a fixed
   // peer (spoofed unless the source is that peer's address).
-  router.on_mesh_datagram(qc::tun::partial_of_address(h ? h->src : self), packet, 4);
+  router.on_mesh_datagram(qc::tun::partial_of_address(h ? h->src : self), packet, 5);
   qc::identity::PartialId b2{};
   b2.fill(0xb2);
-  router.on_mesh_datagram(b2, packet, 5);
+  router.on_mesh_datagram(b2, packet, 6);
   return 0;
 }

@@ -23,9 +23,12 @@ struct ChannelConfig {
   std::shared_ptr<const transport::TlsContext> tls;  // the node's chain, key and CA
   std::string alpn = "qc-channel/1";
   // Largest channel packet (inner QUIC UDP payload). The effective size is the smallest of this,
-  // the first hop's circuit room and every relay's reported room. 1401 = room 1404 (outer CID
-  // 18, pn 2) - 3 bytes of circuit header.
-  std::size_t max_packet = 1401;
+  // the first hop's circuit room and every relay's reported room. 1410 = the room of a session
+  // on a 1500-byte link (path max 1444 after ngtcp2 0.12's PMTUD - 20 - 8 (session CID) - 3
+  // (packet number of up to 3 bytes, used from 32768 packets in flight)) - 3 bytes of circuit
+  // header. The size is fixed for the channel's life, so a cap at what ordinary links carry keeps
+  // a channel able to move to any ordinary path.
+  std::size_t max_packet = 1410;
   // A channel with no stream open and no traffic for this long is closed.
   Duration idle_timeout = 60 * kSecond;
   // Opening waits this long for a path whose room fits a 1200-byte Initial, then fails with

@@ -190,7 +190,8 @@ void Node::Vpn::want_peer(const identity::PartialId& peer) {
 void Node::Vpn::after_flush() {
   if (stopped_ || busy_.empty()) return;
   auto busy = std::exchange(busy_, {});
-  for (const auto& p : busy) router_->on_peer_ready(p);  // may mark some busy again
+  Timestamp now = node.now();
+  for (const auto& p : busy) router_->on_peer_ready(p, now);  // may mark some busy again
   arm_timer();
   if (busy_.empty()) {
     node.dataplane_->schedule_flush();
@@ -249,7 +250,7 @@ void Node::Vpn::on_unreachable(const identity::PartialId& peer) {
   node_log()->info("VPN: {} is unreachable; its waiting packets get ICMPv6 unreachable",
                    text_of(peer));
   later([this, peer] {
-    router_->on_peer_unreachable(peer);
+    router_->on_peer_unreachable(peer, node.now());
     arm_timer();
   });
 }
@@ -262,7 +263,7 @@ void Node::Vpn::on_channel_ready(const identity::NodeId& peer) {
   unreachable_until_.erase(p);
   if (channel::Channel* ch = node.dataplane_->channels->find(peer)) maybe_raise_mtu(*ch);
   later([this, p] {
-    router_->on_peer_ready(p);
+    router_->on_peer_ready(p, node.now());
     node.dataplane_->schedule_flush();
     arm_timer();
   });
@@ -370,6 +371,7 @@ nlohmann::json Node::Vpn::status() const {
             {"queue_expired", c.queue_expired},
             {"icmp_sent", c.icmp_sent},
             {"icmp_suppressed", c.icmp_suppressed},
+            {"icmp_rate_limited", c.icmp_rate_limited},
             {"mesh_received", c.mesh_received},
             {"mesh_malformed", c.mesh_malformed},
             {"mesh_spoofed", c.mesh_spoofed},

@@ -4,6 +4,7 @@
 #include <unordered_map>
 
 #include "common/clock.h"
+#include "common/token_bucket.h"
 #include "routing/types.h"
 
 namespace qc::routing {
@@ -18,13 +19,9 @@ class RateLimiter {
   std::size_t size() const { return buckets_.size(); }
 
  private:
-  struct Bucket {
-    double tokens;
-    Timestamp last;
-  };
   double rate_;
   double burst_;
-  std::unordered_map<SessionId, Bucket> buckets_;
+  std::unordered_map<SessionId, TokenBucket> buckets_;
 };
 
 }  // namespace qc::routing

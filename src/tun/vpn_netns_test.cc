@@ -128,9 +128,9 @@ class VpnNetnsTest : public ::testing::Test {
         while (s->router->pump_tun(now) > 0) {
         }
         Side& other = s == &a ? b : a;
-        if (s->mesh->finish_opening()) s->router->on_peer_ready(other.id);
+        if (s->mesh->finish_opening()) s->router->on_peer_ready(other.id, now);
         while (!s->inbox.empty()) {
-          s->router->on_mesh_datagram(s->inbox.front().from, s->inbox.front().packet);
+          s->router->on_mesh_datagram(s->inbox.front().from, s->inbox.front().packet, now);
           s->inbox.pop_front();
         }
         s->router->on_timeout(now);

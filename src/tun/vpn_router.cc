@@ -10,7 +10,12 @@ constexpr std::size_t kMaxPacket = 65535;
 }  // namespace
 
 VpnRouter::VpnRouter(Config config, TunDevice& tun, MeshPort& mesh)
-    : config_(config), tun_(tun), mesh_(mesh), read_buf_(kMaxPacket) {
+    : config_(config),
+      tun_(tun),
+      mesh_(mesh),
+      read_buf_(kMaxPacket),
+      tun_icmp_(config_.icmp_per_second, config_.icmp_burst),
+      mesh_icmp_(config_.icmp_per_second, config_.icmp_burst) {
   if (config_.filter) filter_.emplace(*config_.filter);
 }
 
@@ -47,12 +52,13 @@ void VpnRouter::on_tun_packet(Timestamp now, ByteView packet) {
     enqueue(now, c.peer, packet);
     return;
   }
-  if (!try_send(c.peer, *h, packet)) {
+  if (!try_send(now, c.peer, *h, packet)) {
     enqueue(now, c.peer, packet);
   }
 }
 
-bool VpnRouter::try_send(const identity::PartialId& peer, const Ipv6Header& h, ByteView packet) {
+bool VpnRouter::try_send(Timestamp now, const identity::PartialId& peer, const Ipv6Header& h,
+                         ByteView packet) {
   auto r = mesh_.send_datagram(peer, packet);
   switch (r.status) {
     case MeshPort::Status::kSent:
@@ -63,12 +69,12 @@ bool VpnRouter::try_send(const identity::PartialId& peer, const Ipv6Header& h, B
     case MeshPort::Status::kTooBig: {
       ++counters_.too_big;
       auto mtu = static_cast<std::uint32_t>(std::min<std::size_t>(r.max_packet, kMaxPacket));
-      write_icmp(make_packet_too_big(config_.self, h, packet, mtu));
+      write_icmp(now, make_packet_too_big(config_.self, h, packet, mtu), /*limited=*/false);
       return true;
     }
     case MeshPort::Status::kUnreachable:
       ++counters_.unreachable;
-      answer_unreachable(packet, UnreachableCode::kAddressUnreachable);
+      answer_unreachable(now, packet, UnreachableCode::kAddressUnreachable);
       return true;
   }
   return true;
@@ -95,27 +101,28 @@ void VpnRouter::enqueue(Timestamp now, const identity::PartialId& peer, ByteView
   if (fresh) mesh_.want_peer(peer);
 }
 
-void VpnRouter::on_peer_ready(const identity::PartialId& peer) {
+void VpnRouter::on_peer_ready(const identity::PartialId& peer, Timestamp now) {
   auto it = queues_.find(peer);
   if (it == queues_.end()) return;
   auto& q = it->second;
   while (!q.empty()) {
     const Bytes& p = q.front().packet;
     auto h = parse_ipv6(p);  // parsed once already; cannot fail
-    if (h && !try_send(peer, *h, p)) break;
+    if (h && !try_send(now, peer, *h, p)) break;
     q.pop_front();
   }
   if (q.empty()) queues_.erase(it);
 }
 
-void VpnRouter::on_peer_unreachable(const identity::PartialId& peer, UnreachableCode code) {
+void VpnRouter::on_peer_unreachable(const identity::PartialId& peer, Timestamp now,
+                                    UnreachableCode code) {
   auto it = queues_.find(peer);
   if (it == queues_.end()) return;
   auto waiting = std::move(it->second);
   queues_.erase(it);
   for (const auto& w : waiting) {
     ++counters_.unreachable;
-    answer_unreachable(w.packet, code);
+    answer_unreachable(now, w.packet, code);
   }
 }
 
@@ -132,7 +139,7 @@ void VpnRouter::on_timeout(Timestamp now) {
     auto& q = it->second;
     while (!q.empty() && q.front().since + config_.queue_timeout <= now) {
       ++counters_.queue_expired;
-      answer_unreachable(q.front().packet, UnreachableCode::kAddressUnreachable);
+      answer_unreachable(now, q.front().packet, UnreachableCode::kAddressUnreachable);
       q.pop_front();
     }
     it = q.empty() ? queues_.erase(it) : std::next(it);
@@ -164,7 +171,11 @@ void VpnRouter::on_mesh_datagram(const identity::PartialId& peer, ByteView packe
     // Tell the sender at once (never in answer to an ICMPv6 error: make_* refuses those).
     if (auto icmp = make_destination_unreachable(config_.self, *h, packet,
                                                  UnreachableCode::kAdminProhibited)) {
-      (void)mesh_.send_datagram(peer, *icmp);
+      if (mesh_icmp_.take(now)) {
+        (void)mesh_.send_datagram(peer, *icmp);
+      } else {
+        ++counters_.icmp_rate_limited;
+      }
     }
     return;
   }
@@ -175,15 +186,19 @@ void VpnRouter::on_mesh_datagram(const identity::PartialId& peer, ByteView packe
   }
 }
 
-void VpnRouter::answer_unreachable(ByteView packet, UnreachableCode code) {
+void VpnRouter::answer_unreachable(Timestamp now, ByteView packet, UnreachableCode code) {
   auto h = parse_ipv6(packet);
   if (!h) return;
-  write_icmp(make_destination_unreachable(config_.self, *h, packet, code));
+  write_icmp(now, make_destination_unreachable(config_.self, *h, packet, code));
 }
 
-void VpnRouter::write_icmp(const std::optional<Bytes>& icmp) {
+void VpnRouter::write_icmp(Timestamp now, const std::optional<Bytes>& icmp, bool limited) {
   if (!icmp) {
     ++counters_.icmp_suppressed;
+    return;
+  }
+  if (limited && !tun_icmp_.take(now)) {
+    ++counters_.icmp_rate_limited;
     return;
   }
   if (tun_.write(*icmp)) {

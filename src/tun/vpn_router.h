@@ -26,6 +26,7 @@
 
 #include "common/bytes.h"
 #include "common/clock.h"
+#include "common/token_bucket.h"
 #include "identity/identity.h"
 #include "tun/icmpv6.h"
 #include "tun/inbound_filter.h"
@@ -50,6 +51,7 @@ struct VpnCounters {
   std::uint64_t queue_expired = 0;    // dropped: waited longer than queue_timeout (ICMPv6 sent)
   std::uint64_t icmp_sent = 0;        // ICMPv6 errors written to the TUN
   std::uint64_t icmp_suppressed = 0;  // errors not sent (RFC 4443: never answer an error, ...)
+  std::uint64_t icmp_rate_limited = 0;  // errors not sent: over the ICMPv6 error rate (both ways)
   // mesh -> TUN
   std::uint64_t mesh_received = 0;     // datagrams received from peers
   std::uint64_t mesh_malformed = 0;    // dropped: not a valid IPv6 packet
@@ -70,6 +72,13 @@ class VpnRouter {
     std::size_t read_batch = 64;            // packets pump_tun() reads per call at most
     // The expose rules for packets from the mesh (nullopt: everything addressed to us passes).
     std::optional<InboundFilter::Config> filter;
+    // ICMPv6 errors are rate-limited (RFC 4443 2.4(f)): at most `icmp_burst` at once, then
+    // `icmp_per_second`, in each direction: errors written to the TUN, and "administratively
+    // prohibited" answers sent into the mesh (a peer flooding refused packets must not turn this
+    // node into a reflector). Packet Too Big is never limited, as in Linux's default ratemask:
+    // path MTU discovery depends on it. The burst covers one peer's full wait queue.
+    double icmp_per_second = 100;
+    double icmp_burst = 64;
   };
 
   VpnRouter(Config config, TunDevice& tun, MeshPort& mesh);
@@ -83,14 +92,14 @@ class VpnRouter {
   // One datagram the channel from `peer` delivered. A packet the expose rules refuse is dropped
   // (counted) and answered with ICMPv6 "administratively prohibited" through the mesh, so the
   // peer's application fails at once.
-  void on_mesh_datagram(const identity::PartialId& peer, ByteView packet, Timestamp now = 0);
+  void on_mesh_datagram(const identity::PartialId& peer, ByteView packet, Timestamp now);
 
   // The channel to `peer` can take datagrams: the queued packets go, oldest first (those the
   // channel still refuses stay queued).
-  void on_peer_ready(const identity::PartialId& peer);
+  void on_peer_ready(const identity::PartialId& peer, Timestamp now);
   // The routing core reports `peer` unreachable: its queued packets are answered with ICMPv6
   // Destination Unreachable (`code`) and dropped.
-  void on_peer_unreachable(const identity::PartialId& peer,
+  void on_peer_unreachable(const identity::PartialId& peer, Timestamp now,
                            UnreachableCode code = UnreachableCode::kAddressUnreachable);
 
   // When on_timeout() should next run (kNever when no packet waits).
@@ -108,10 +117,12 @@ class VpnRouter {
     Bytes packet;
   };
   // Sends or, for kNotReady, returns false so the caller can queue; handles the rest.
-  bool try_send(const identity::PartialId& peer, const Ipv6Header& h, ByteView packet);
+  bool try_send(Timestamp now, const identity::PartialId& peer, const Ipv6Header& h,
+                ByteView packet);
   void enqueue(Timestamp now, const identity::PartialId& peer, ByteView packet);
-  void answer_unreachable(ByteView packet, UnreachableCode code);
-  void write_icmp(const std::optional<Bytes>& icmp);
+  void answer_unreachable(Timestamp now, ByteView packet, UnreachableCode code);
+  // Writes an ICMPv6 error to the TUN; `limited` errors take a token of tun_icmp_ first.
+  void write_icmp(Timestamp now, const std::optional<Bytes>& icmp, bool limited = true);
 
   Config config_;
   TunDevice& tun_;
@@ -120,6 +131,8 @@ class VpnRouter {
   std::vector<std::uint8_t> read_buf_;
   VpnCounters counters_;
   std::optional<InboundFilter> filter_;
+  TokenBucket tun_icmp_;   // errors written to the TUN
+  TokenBucket mesh_icmp_;  // errors sent into the mesh
 };
 
 }  // namespace qc::tun

@@ -100,7 +100,7 @@ TEST_F(VpnRouterTest, QueuesBoundedWhileTheChannelOpensThenFlushesInOrder) {
   check_accounting(4);
 
   mesh.answer[partial(0xb2)] = {MeshPort::Status::kSent, 0};
-  router.on_peer_ready(partial(0xb2));
+  router.on_peer_ready(partial(0xb2), now);
   ASSERT_EQ(mesh.sent.size(), 4u);
   for (std::uint8_t i = 0; i < 4; ++i) EXPECT_EQ(mesh.sent[i].second, to(0xb2, 10 + i));
   EXPECT_EQ(router.queued_for(partial(0xb2)), 0u);
@@ -116,7 +116,7 @@ TEST_F(VpnRouterTest, NewPacketsQueueBehindWaitingOnesToKeepOrder) {
   router.pump_tun(now);
   EXPECT_TRUE(mesh.sent.empty());
   EXPECT_EQ(router.queued_for(partial(0xb2)), 2u);
-  router.on_peer_ready(partial(0xb2));
+  router.on_peer_ready(partial(0xb2), now);
   ASSERT_EQ(mesh.sent.size(), 2u);
   EXPECT_EQ(mesh.sent[0].second, to(0xb2, 1));
   EXPECT_EQ(mesh.sent[1].second, to(0xb2, 2));
@@ -163,7 +163,7 @@ TEST_F(VpnRouterTest, UnreachableAtOnceOrLaterIsAnsweredWithDestinationUnreachab
   tun.inject(to(0xc3));
   tun.inject(to(0xc3));
   router.pump_tun(now);
-  router.on_peer_unreachable(partial(0xc3), UnreachableCode::kNoRoute);
+  router.on_peer_unreachable(partial(0xc3), now, UnreachableCode::kNoRoute);
   auto w = tun.take_written();
   ASSERT_EQ(w.size(), 3u);
   EXPECT_EQ(w[1][41], 0);
@@ -201,18 +201,18 @@ TEST_F(VpnRouterTest, NoErrorAnswersAnError) {
 
 TEST_F(VpnRouterTest, ReceivedPacketsAreCheckedThenWritten) {
   Bytes good = make_packet(node(0xb2), node(0xa1), 50);
-  router.on_mesh_datagram(partial(0xb2), good);
+  router.on_mesh_datagram(partial(0xb2), good, now);
   ASSERT_EQ(tun.written().size(), 1u);
   EXPECT_EQ(tun.written()[0], good);
 
   // b2 sends a packet claiming c3's address: spoofed.
-  router.on_mesh_datagram(partial(0xb2), make_packet(node(0xc3), node(0xa1), 50));
+  router.on_mesh_datagram(partial(0xb2), make_packet(node(0xc3), node(0xa1), 50), now);
   // Not addressed to us.
-  router.on_mesh_datagram(partial(0xb2), make_packet(node(0xb2), node(0xc3), 50));
+  router.on_mesh_datagram(partial(0xb2), make_packet(node(0xb2), node(0xc3), 50), now);
   // Garbage.
-  router.on_mesh_datagram(partial(0xb2), Bytes(30, 0x60));
+  router.on_mesh_datagram(partial(0xb2), Bytes(30, 0x60), now);
   tun.fail_writes(true);
-  router.on_mesh_datagram(partial(0xb2), good);
+  router.on_mesh_datagram(partial(0xb2), good, now);
   const auto& k = router.counters();
   EXPECT_EQ(k.mesh_received, 5u);
   EXPECT_EQ(k.mesh_spoofed, 1u);
@@ -221,6 +221,28 @@ TEST_F(VpnRouterTest, ReceivedPacketsAreCheckedThenWritten) {
   EXPECT_EQ(k.tun_written, 1u);
   EXPECT_EQ(k.tun_write_errors, 1u);
   EXPECT_EQ(tun.written().size(), 1u);
+}
+
+TEST_F(VpnRouterTest, ErrorsToTheTunAreRateLimitedButPacketTooBigIsNot) {
+  VpnRouter::Config c = config();
+  c.icmp_per_second = 10;
+  c.icmp_burst = 5;
+  VpnRouter limited{c, tun, mesh};
+  mesh.answer[partial(0xb2)] = {MeshPort::Status::kUnreachable, 0};
+  for (int i = 0; i < 20; ++i) limited.on_tun_packet(now, to(0xb2));
+  EXPECT_EQ(limited.counters().unreachable, 20u);
+  EXPECT_EQ(limited.counters().icmp_sent, 5u) << "the burst";
+  EXPECT_EQ(limited.counters().icmp_rate_limited, 15u);
+  EXPECT_EQ(tun.take_written().size(), 5u);
+  // 10 per second: 0.5 s later, 5 more.
+  for (int i = 0; i < 20; ++i) limited.on_tun_packet(now + kSecond / 2, to(0xb2));
+  EXPECT_EQ(tun.take_written().size(), 5u);
+  // Packet Too Big is never limited (path MTU discovery depends on it).
+  mesh.answer[partial(0xc3)] = {MeshPort::Status::kTooBig, 1300};
+  for (int i = 0; i < 20; ++i) limited.on_tun_packet(now + kSecond / 2, to(0xc3, 1400));
+  auto ptb = tun.take_written();
+  ASSERT_EQ(ptb.size(), 20u);
+  EXPECT_EQ(ptb[19][40], kIcmpv6PacketTooBig);
 }
 
 TEST_F(VpnRouterTest, ReadBatchBoundsOnePump) {
@@ -266,6 +288,30 @@ TEST(VpnRouterFilter, RefusedPacketsAreCountedAndAnsweredThroughTheMesh) {
   syn[42] = static_cast<std::uint8_t>(8080 >> 8);
   router.on_mesh_datagram(partial(0xb2), syn, kSecond);
   EXPECT_EQ(tun.written().size(), 1u);  // the exposed port is open
+}
+
+TEST(VpnRouterFilter, APeerFloodingRefusedPacketsGetsRateLimitedAnswers) {
+  MemoryTun tun{"qc0", 1280};
+  FakeMesh mesh;
+  VpnRouter::Config c;
+  c.self = node(0xa1);
+  c.filter =
+      InboundFilter::Config{.ports = {8080}, .udp_flow_timeout = kSecond, .max_udp_flows = 16};
+  c.icmp_per_second = 100;
+  c.icmp_burst = 10;
+  VpnRouter router{c, tun, mesh};
+  mesh.answer[partial(0xb2)] = {MeshPort::Status::kSent, 0};
+  Bytes syn = make_packet(node(0xb2), node(0xa1), 20, 6);
+  syn[43] = 22;    // port 22: not exposed
+  syn[53] = 0x02;  // SYN
+  for (int i = 0; i < 1000; ++i) router.on_mesh_datagram(partial(0xb2), syn, kSecond);
+  EXPECT_EQ(router.counters().mesh_filtered, 1000u);
+  EXPECT_EQ(mesh.sent.size(), 10u) << "one burst of answers, not one per packet";
+  EXPECT_EQ(router.counters().icmp_rate_limited, 990u);
+  // A second later the bucket has refilled to its burst (not to 100).
+  for (int i = 0; i < 1000; ++i) router.on_mesh_datagram(partial(0xb2), syn, 2 * kSecond);
+  EXPECT_EQ(mesh.sent.size(), 20u);
+  EXPECT_TRUE(tun.written().empty());
 }
 
 }  // namespace
