@@ -26,6 +26,26 @@ std::optional<std::string> peer_of(const nlohmann::json& req, const std::string&
   return std::nullopt;
 }
 
+// The request's number `key` clamped to [lo, hi]; `def` when absent. A value that is not a
+// number throws nlohmann's type_error, which the control server answers as a bad request.
+template <typename T>
+T number_arg(const nlohmann::json& req, const char* key, T def, T lo, T hi) {
+  auto it = req.find(key);
+  if (it == req.end() || it->is_null()) return def;
+  return std::clamp(it->get<T>(), lo, hi);
+}
+// The timing arguments ping and trace share.
+struct Probing {
+  int count;
+  Duration interval;
+  Duration timeout;
+};
+Probing probing_args(const nlohmann::json& req, int count, double interval) {
+  return {number_arg(req, "count", count, 1, 1000),
+          seconds(number_arg(req, "interval", interval, 0.001, 10.0)),
+          seconds(number_arg(req, "timeout", 10.0, 0.1, 600.0))};
+}
+
 // Answers with the result ({key: result} when `key` is given) or its error and code.
 std::function<void(Result<nlohmann::json>)> answer(ControlServer::Reply reply,
                                                    std::string key = "") {
@@ -173,26 +193,21 @@ void Node::init_control() {
   control_->handle("ping", [this](const nlohmann::json& req, ControlServer::Reply reply) {
     auto peer = peer_of(req, "ping", reply);
     if (!peer) return;
-    int count = std::clamp(req.value("count", 3), 1, 1000);
-    double interval = std::clamp(req.value("interval", 0.2), 0.001, 10.0);
-    double timeout = std::clamp(req.value("timeout", 10.0), 0.1, 600.0);
-    ping(*peer, count, seconds(interval), seconds(timeout), answer(reply));
+    Probing p = probing_args(req, 3, 0.2);
+    ping(*peer, p.count, p.interval, p.timeout, answer(reply));
   });
   control_->handle("trace", [this](const nlohmann::json& req, ControlServer::Reply reply) {
     auto peer = peer_of(req, "trace", reply);
     if (!peer) return;
-    int count = std::clamp(req.value("count", 5), 1, 1000);
-    double interval = std::clamp(req.value("interval", 0.1), 0.001, 10.0);
-    double wait = std::clamp(req.value("wait", 2.0), 0.01, 60.0);
-    double timeout = std::clamp(req.value("timeout", 10.0), 0.1, 600.0);
-    trace(*peer, count, seconds(interval), seconds(wait), seconds(timeout), answer(reply));
+    Probing p = probing_args(req, 5, 0.1);
+    Duration wait = seconds(number_arg(req, "wait", 2.0, 0.01, 60.0));
+    trace(*peer, p.count, p.interval, wait, p.timeout, answer(reply));
   });
   control_->handle("connect", [this](const nlohmann::json& req, ControlServer::Reply reply) {
     auto peer = peer_of(req, "connect", reply);
     if (!peer) return;
-    double timeout = req.value("timeout", 10.0);
-    if (!(timeout > 0 && timeout <= 600)) timeout = 10;
-    connect(*peer, seconds(timeout), answer(reply, "circuit"));
+    connect(*peer, seconds(number_arg(req, "timeout", 10.0, 0.1, 600.0)),
+            answer(reply, "circuit"));
   });
 }
 
