@@ -107,12 +107,21 @@ void DiscoveryCore::handle_timeout(Timestamp now) {
   if (now >= next_rescan_) rescan(now);
   for (auto& [index, a] : active_) {
     if (now < a.next_send) continue;
-    a.next_send = now + jitter(options_.min_interval, options_.max_interval);
-    if (beacon_.empty()) continue;
+    const Duration s = options_.startup_interval;
+    const Duration soon = jitter(s - s / 2, s + s / 2);
+    if (beacon_.empty()) {  // no QUIC port to announce yet: look again soon
+      a.next_send = now + soon;
+      continue;
+    }
     if (auto r = transport_.send(a.itf, beacon_); r) {
       ++counters_.sent;
+      ++a.sent;
+      a.next_send = now + (a.sent < options_.startup_beacons
+                               ? soon
+                               : jitter(options_.min_interval, options_.max_interval));
     } else {
       ++counters_.send_errors;
+      a.next_send = now + soon;  // retried soon, not a whole interval later
       log::get("discovery")->debug("beacon on {}: {}", a.itf.name, r.error().to_string());
     }
   }

@@ -95,6 +95,7 @@ class DiscoveryCore {
   struct Active {
     Interface itf;
     Timestamp next_send = 0;
+    unsigned sent = 0;  // beacons that went out on it (startup_beacons come faster)
   };
   void rescan(Timestamp now);
   Duration jitter(Duration lo, Duration hi);

@@ -95,8 +95,13 @@ TEST(DiscoveryCore, BeaconIntervalsAreRandomWithinBounds) {
     lan.deliver();
   }
   ASSERT_GT(sends.size(), 100u);
+  // The first startup_beacons go about a second apart (StartupBeaconsComeFast); then [5, 15] s.
+  for (std::size_t i = 1; i < o.startup_beacons; ++i) {
+    EXPECT_GE(sends[i] - sends[i - 1], o.startup_interval / 2);
+    EXPECT_LE(sends[i] - sends[i - 1], o.startup_interval * 3 / 2);
+  }
   Duration lo = kNever, hi = 0, sum = 0;
-  for (std::size_t i = 1; i < sends.size(); ++i) {
+  for (std::size_t i = o.startup_beacons; i < sends.size(); ++i) {
     Duration d = sends[i] - sends[i - 1];
     lo = std::min(lo, d);
     hi = std::max(hi, d);
@@ -104,13 +109,59 @@ TEST(DiscoveryCore, BeaconIntervalsAreRandomWithinBounds) {
   }
   EXPECT_GE(lo, 5 * kSecond);
   EXPECT_LE(hi, 15 * kSecond);
-  const Duration mean = sum / (sends.size() - 1);
+  const Duration mean = sum / (sends.size() - o.startup_beacons);
   EXPECT_GT(mean, 8 * kSecond);
   EXPECT_LT(mean, 12 * kSecond);
   EXPECT_GT(hi - lo, 5 * kSecond);  // actually random, not fixed
   // Own beacons loop back and are counted, never reported.
   EXPECT_EQ(a.core.counters().own, sends.size());
   EXPECT_TRUE(a.heard.empty());
+}
+
+// A beacon whose send fails (a link just up: no usable IPv6 address during duplicate address
+// detection) is retried about a second later, not a whole interval later; so a peer on the link
+// hears us within seconds of the link working.
+TEST(DiscoveryCore, FailedBeaconIsRetriedSoon) {
+  FakeLan lan;
+  Node a(lan, cluster(1), partial(0xa), seeded(3));
+  Node b(lan, cluster(1), partial(0xb), seeded(4));
+  a.source.interfaces = {itf("eth0", 2, 1)};
+  b.source.interfaces = {itf("eth0", 2, 2)};
+  lan.attach("s", *a.port, 2, make_address("10.9.0.1"));
+  lan.attach("s", *b.port, 2, make_address("10.9.0.2"));
+  a.port->fail_send = {"eth0"};
+  b.port->fail_send = {"eth0"};  // b stays silent: only a's beacons can reach the other
+  Timestamp now = 0;
+  a.core.start(now);
+  b.core.start(now);
+  run(lan, {&a, &b}, now, 2 * kSecond);
+  EXPECT_GE(a.core.counters().send_errors, 2u) << "retried within 2 s";
+  a.port->fail_send.clear();  // the address is usable now
+  run(lan, {&a, &b}, now, 4 * kSecond);
+  EXPECT_FALSE(b.heard.empty()) << "heard within 2 s of the link working";
+}
+
+// The first beacons on an interface come about a second apart, so one lost beacon at start
+// does not cost a whole 5-15 s interval.
+TEST(DiscoveryCore, StartupBeaconsComeFast) {
+  FakeLan lan;
+  Node a(lan, cluster(1), partial(0xa), seeded(5));
+  a.source.interfaces = {itf("eth0", 2, 1)};
+  lan.attach("s", *a.port, 2, make_address("10.9.0.1"));
+  Timestamp now = 0;
+  a.core.start(now);
+  std::vector<Timestamp> sends;
+  while (sends.size() < 5) {
+    now = a.core.next_timeout();
+    std::size_t before = a.port->sends;
+    a.core.handle_timeout(now);
+    if (a.port->sends != before) sends.push_back(now);
+    lan.deliver();
+  }
+  EXPECT_LE(sends[0], kSecond);
+  EXPECT_LE(sends[2], 4 * kSecond) << "three beacons within 4 s";
+  EXPECT_GE(sends[3] - sends[2], 5 * kSecond) << "then the normal interval";
+  EXPECT_GE(sends[4] - sends[3], 5 * kSecond);
 }
 
 TEST(DiscoveryCore, SameSeedSameSchedule) {
@@ -293,6 +344,7 @@ TEST(Discovery, DriverRunsTheCoreOnAnIoContext) {
   o.min_interval = 5 * kMillisecond;
   o.max_interval = 15 * kMillisecond;
   o.first_beacon_max_delay = 2 * kMillisecond;
+  o.startup_interval = 4 * kMillisecond;
   int a_heard = 0, b_heard = 0;
   Discovery a(io, o, {cluster(1), partial(0xa), 1}, sa, *pa, SystemClock::instance(),
               [&](const BeaconHeard&) { ++a_heard; });

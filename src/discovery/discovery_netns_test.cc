@@ -145,6 +145,7 @@ void run_side(Side& s, const std::vector<std::unique_ptr<Side>>& all,
   o.min_interval = 100 * kMillisecond;
   o.max_interval = 300 * kMillisecond;
   o.first_beacon_max_delay = 50 * kMillisecond;
+  o.startup_interval = 100 * kMillisecond;
   o.rescan_interval = 1 * kSecond;
   o.filter.allow = {"qct-*"};
   o.seed = s.quic_port;

@@ -15,6 +15,9 @@ Result<void> FakeLan::Port::open(const Interface& itf) {
 
 Result<void> FakeLan::Port::send(const Interface& itf, ByteView beacon) {
   if (!is_open(itf.index)) return Err(Errc::kClosed, itf.name + " is not open");
+  if (std::find(fail_send.begin(), fail_send.end(), itf.name) != fail_send.end()) {
+    return Err(Errc::kIo, "beacon on " + itf.name + ": Cannot assign requested address");
+  }
   bool attached = false;
   for (const auto& from : lan_.members_) {
     if (from.port != this || from.ifindex != itf.index) continue;

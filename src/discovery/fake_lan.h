@@ -32,6 +32,7 @@ class FakeLan {
     std::size_t opens = 0;               // successful open() calls
     std::size_t sends = 0;               // send() calls that went out
     std::vector<std::string> fail_open;  // interface names whose open() fails
+    std::vector<std::string> fail_send;  // interface names whose send() fails
 
    private:
     friend class FakeLan;

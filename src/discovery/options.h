@@ -23,6 +23,13 @@ struct Options {
   Duration max_interval = 15 * kSecond;
   // The first beacon on a newly seen interface goes out within this delay (random).
   Duration first_beacon_max_delay = 1 * kSecond;
+  // The first `startup_beacons` beacons on an interface, and the retries of a beacon whose send
+  // failed, go `startup_interval` apart (random within +-50 %) instead of [min, max]: a beacon
+  // lost at start would otherwise cost a whole interval, and a link that has just come up has
+  // no usable IPv6 link-local address for about 2 s (duplicate address detection; the send fails
+  // with EADDRNOTAVAIL).
+  unsigned startup_beacons = 3;
+  Duration startup_interval = 1 * kSecond;
   // Interfaces are listed again this often, so that ones that appear later are used.
   Duration rescan_interval = 10 * kSecond;
   InterfaceFilter filter;
