@@ -123,6 +123,27 @@ make_veth() {
   ip -n "$ns2" link set "$if2" up
 }
 
+# make_line NET: namespaces qa - qr - qb (names in QA, QR, QB), linked on 10.NET.1.0/24 (qa eth0
+# .1, qr eth0 .2) and 10.NET.2.0/24 (qr eth1 .2, qb eth0 .1).
+make_line() {
+  local n=$1
+  QA=$(make_ns qa); QR=$(make_ns qr); QB=$(make_ns qb)
+  make_veth "$QA" eth0 "10.$n.1.1/24" "$QR" eth0 "10.$n.1.2/24"
+  make_veth "$QR" eth1 "10.$n.2.2/24" "$QB" eth0 "10.$n.2.1/24"
+}
+
+# make_diamond NET: namespaces qa, qr1, qr2, qb (names in QA, QR1, QR2, QB) in a diamond: qa -
+# qr1 - qb on 10.NET.1.0/24 and 10.NET.2.0/24, qa - qr2 - qb on 10.NET.3.0/24 and 10.NET.4.0/24;
+# qa and qb share no link. A relay's eth0 faces qa and its eth1 qb; qa's and qb's eth0 face qr1.
+make_diamond() {
+  local n=$1
+  QA=$(make_ns qa); QR1=$(make_ns qr1); QR2=$(make_ns qr2); QB=$(make_ns qb)
+  make_veth "$QA" eth0 "10.$n.1.1/24" "$QR1" eth0 "10.$n.1.2/24"
+  make_veth "$QR1" eth1 "10.$n.2.2/24" "$QB" eth0 "10.$n.2.1/24"
+  make_veth "$QA" eth1 "10.$n.3.1/24" "$QR2" eth0 "10.$n.3.2/24"
+  make_veth "$QR2" eth1 "10.$n.4.2/24" "$QB" eth1 "10.$n.4.1/24"
+}
+
 # node_config [--address ADDR] [--port PORT] FILE DIR [EXTRA...]: writes a node configuration for
 # the node files in DIR, listening on ADDR (default ::) port PORT (default 7420), log level
 # $LOG_LEVEL (default debug), with EXTRA lines appended (tables).

@@ -7,9 +7,7 @@
 source "$(dirname "$0")/lib.sh"
 require_root
 
-QA=$(make_ns qa); QR=$(make_ns qr); QB=$(make_ns qb)
-make_veth "$QA" eth0 10.91.1.1/24 "$QR" eth0 10.91.1.2/24
-make_veth "$QR" eth1 10.91.2.2/24 "$QB" eth0 10.91.2.1/24
+make_line 91
 
 make_pki "$WORK" qa qr qb
 for n in qa qr qb; do

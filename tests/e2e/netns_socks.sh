@@ -12,9 +12,7 @@
 source "$(dirname "$0")/lib.sh"
 require_root
 
-QA=$(make_ns qa); QR=$(make_ns qr); QB=$(make_ns qb)
-make_veth "$QA" eth0 10.93.1.1/24 "$QR" eth0 10.93.1.2/24
-make_veth "$QR" eth1 10.93.2.2/24 "$QB" eth0 10.93.2.1/24
+make_line 93
 
 make_pki "$WORK" qa qr qb
 LOG_LEVEL=info

@@ -14,11 +14,7 @@ PIPE="${QC_BINARY_DIR:-$(dirname "$QC")}/examples/qc-pipe"
 [ -x "$PIPE" ] || fail "qc-pipe not built ($PIPE)"
 command -v nft >/dev/null || fail "nft not installed (scripts/deps installs nftables)"
 
-QA=$(make_ns qa); Q1=$(make_ns qr1); Q2=$(make_ns qr2); QB=$(make_ns qb)
-make_veth "$QA" eth0 10.94.1.1/24 "$Q1" eth0 10.94.1.2/24
-make_veth "$Q1" eth1 10.94.2.2/24 "$QB" eth0 10.94.2.1/24
-make_veth "$QA" eth1 10.94.3.1/24 "$Q2" eth0 10.94.3.2/24
-make_veth "$Q2" eth1 10.94.4.2/24 "$QB" eth1 10.94.4.1/24
+make_diamond 94
 
 make_pki "$WORK" qa qr1 qr2 qb
 LOG_LEVEL=info
@@ -28,8 +24,8 @@ done
 A_ID=$(text_id "$WORK/qa"); B_ID=$(text_id "$WORK/qb")
 R1_ID=$(text_id "$WORK/qr1"); R2_ID=$(text_id "$WORK/qr2")
 log "qa=$A_ID qr1=$R1_ID qr2=$R2_ID qb=$B_ID"
-start_bg qr1 in_ns "$Q1" "$QC" node --config "$WORK/qr1/node.toml"
-start_bg qr2 in_ns "$Q2" "$QC" node --config "$WORK/qr2/node.toml"
+start_bg qr1 in_ns "$QR1" "$QC" node --config "$WORK/qr1/node.toml"
+start_bg qr2 in_ns "$QR2" "$QC" node --config "$WORK/qr2/node.toml"
 
 # QC_E2E_TRANSFER_MB (default 200) sizes every transfer; the sanitizer build uses less.
 MB=${QC_E2E_TRANSFER_MB:-200}
@@ -79,15 +75,15 @@ tx_bytes() { ip -n "$1" -s link show eth1 | awk '/TX:/{getline; print $1}'; }
 cut_busy_relay() {
   local a1 a2 b1 b2
   sleep 0.5
-  a1=$(tx_bytes "$Q1"); a2=$(tx_bytes "$Q2")
+  a1=$(tx_bytes "$QR1"); a2=$(tx_bytes "$QR2")
   sleep 0.3
-  b1=$(tx_bytes "$Q1"); b2=$(tx_bytes "$Q2")
-  if [ $((b1 - a1)) -ge $((b2 - a2)) ]; then BUSY=$Q1; else BUSY=$Q2; fi
+  b1=$(tx_bytes "$QR1"); b2=$(tx_bytes "$QR2")
+  if [ $((b1 - a1)) -ge $((b2 - a2)) ]; then BUSY=$QR1; else BUSY=$QR2; fi
   ip -n "$BUSY" link set eth1 down
   log "failover: cut $(basename "$BUSY")'s link to qb mid-transfer"
 }
 # A rate limit on the relays' links to qb (tbf) makes the transfer last long enough to cut it.
-for ns in "$Q1" "$Q2"; do
+for ns in "$QR1" "$QR2"; do
   ip netns exec "$ns" tc qdisc add dev eth1 root tbf rate 400mbit burst 256kb latency 50ms ||
     fail "tc tbf not available"
 done
@@ -97,10 +93,10 @@ if want failover; then
   log "failover: longest stall ${stall} s (issue target: below 2 s)"
   ip -n "$BUSY" link set eth1 up
 fi
-for ns in "$Q1" "$Q2"; do ip netns exec "$ns" tc qdisc del dev eth1 root; done
+for ns in "$QR1" "$QR2"; do ip netns exec "$ns" tc qdisc del dev eth1 root; done
 
 # 3. 2% random loss on both relays' links to qb.
-for ns in "$Q1" "$Q2"; do
+for ns in "$QR1" "$QR2"; do
   ip netns exec "$ns" nft add table inet qcloss
   ip netns exec "$ns" nft add chain inet qcloss out '{ type filter hook output priority 0; policy accept; }'
   ip netns exec "$ns" nft add chain inet qcloss fwd '{ type filter hook forward priority 0; policy accept; }'
@@ -112,7 +108,7 @@ sleep 3
 want loss || { log "PASS"; exit 0; }
 transfer_to_file loss
 drops=0
-for ns in "$Q1" "$Q2"; do
+for ns in "$QR1" "$QR2"; do
   n=$(ip netns exec "$ns" nft list chain inet qcloss out | sed -n 's/.*packets \([0-9]*\).*/\1/p')
   drops=$((drops + ${n:-0}))
 done

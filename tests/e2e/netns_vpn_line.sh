@@ -15,9 +15,7 @@ for tool in ping iperf3; do
 done
 [ -c /dev/net/tun ] || { echo "SKIPPED: no /dev/net/tun (modprobe tun)"; exit 77; }
 
-QA=$(make_ns qa); QR=$(make_ns qr); QB=$(make_ns qb)
-make_veth "$QA" eth0 10.92.1.1/24 "$QR" eth0 10.92.1.2/24
-make_veth "$QR" eth1 10.92.2.2/24 "$QB" eth0 10.92.2.1/24
+make_line 92
 
 make_pki "$WORK" qa qr qb
 VPN=('[vpn]' 'enabled = true' 'device = "qc0"')

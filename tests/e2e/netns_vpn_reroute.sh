@@ -14,11 +14,7 @@ for tool in python3; do
 done
 [ -c /dev/net/tun ] || { echo "SKIPPED: no /dev/net/tun (modprobe tun)"; exit 77; }
 
-QA=$(make_ns qa); QR1=$(make_ns qr1); QR2=$(make_ns qr2); QB=$(make_ns qb)
-make_veth "$QA" eth0 10.93.1.1/24 "$QR1" eth0 10.93.1.2/24
-make_veth "$QR1" eth1 10.93.2.2/24 "$QB" eth0 10.93.2.1/24
-make_veth "$QA" eth1 10.93.3.1/24 "$QR2" eth0 10.93.3.2/24
-make_veth "$QR2" eth1 10.93.4.2/24 "$QB" eth1 10.93.4.1/24
+make_diamond 93
 
 make_pki "$WORK" qa qr1 qr2 qb
 S=('[session]' 'idle_timeout = 4' 'keepalive = 1')
