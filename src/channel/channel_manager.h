@@ -10,6 +10,7 @@
 //   front ends          -> mgr.open(peer, now) on first use; then the Channel's stream and
 //                          datagram calls, followed by mgr.flush(now)
 //   on_want_circuits    -> CircuitBuilder: build more circuits to that peer
+// On an asio loop, ChannelPump (channel_pump.h) does the flushes and the timer.
 // Roles: the smaller node id is the QUIC client, so simultaneous opens make one channel. A
 // channel with no open stream and no traffic for idle_timeout is closed and forgotten; the next
 // open() makes a new one. A peer that restarted (it lost its channel) is noticed when, on a

@@ -152,10 +152,7 @@ void Node::stop() {
   if (vpn_) vpn_->stop();
   for (auto& j : pings_) finish_ping(*j, Err(Errc::kClosed, "the node is stopping"));
   for (auto& j : traces_) finish_trace(*j);
-  if (dataplane_) {
-    *dataplane_->alive = false;
-    if (dataplane_->timer) dataplane_->timer->cancel();
-  }
+  if (dataplane_ && dataplane_->pump) dataplane_->pump->stop();
   for (auto& w : waiters_)
     if (!w->finished) {
       w->finished = true;

@@ -30,8 +30,8 @@ void Node::init_dataplane() {
   cc.manual_stream_credit = true;
   dataplane_->channels = std::make_unique<channel::ChannelManager>(cc, dataplane_->dp, *dataplane_);
   dataplane_->dp.set_receiver(dataplane_.get());
-  dataplane_->timer =
-      std::make_unique<transport::GridTimer>(io_, [dp = dataplane_.get()] { dp->on_timer(); });
+  dataplane_->pump =
+      std::make_unique<channel::ChannelPump>(io_, *dataplane_->channels, SystemClock::instance());
 }
 
 void Node::on_channel_ready(const identity::NodeId& peer) {

@@ -5,6 +5,7 @@
 #include <map>
 
 #include "channel/channel_manager.h"
+#include "channel/channel_pump.h"
 #include "circuit/data_plane.h"
 #include "circuit/trace.h"
 #include "common/log.h"
@@ -18,7 +19,6 @@
 #include "peerdb/peer_db.h"
 #include "routing/identity_crypto.h"
 #include "routing/router.h"
-#include "transport/grid_timer.h"
 
 namespace qc::daemon {
 
@@ -192,53 +192,20 @@ struct Node::Dataplane final : public circuit::CircuitIo,
     node.pump();
   }
 
-  // After front-end calls: let the channels write, re-arm the timer (posted, so a burst of
-  // calls costs one flush).
+  // After front-end calls: let the channels write (ChannelPump::schedule_flush).
   void schedule_flush() {
-    if (flush_posted || !channels) return;
-    flush_posted = true;
-    asio::post(node.io_, [this, alive = alive] {
-      if (!*alive) return;
-      flush_posted = false;
-      flush();
-    });
-  }
-  // At the end of a receive batch of any link, before its sessions write.
-  void on_receive_batch() {
-    if (!received) return;
-    received = false;
-    flush();
-  }
-  void flush() {
-    if (!*alive || !channels) return;
-    channels->flush(node.now());
-    if (after_flush) after_flush();
-    arm();
-  }
-  // The channels' timer (on the grid of transport::GridTimer: see there for why).
-  void arm() {
-    if (!channels || node.stopped_) return;
-    timer->arm(channels->next_deadline());
-  }
-  void on_timer() {
-    if (!*alive || !channels || node.stopped_) return;
-    channels->on_timer(node.now());
-    if (after_flush) after_flush();
-    arm();
+    if (pump) pump->schedule_flush();
   }
 
   Node& node;
   circuit::DataPlane dp;
   std::unique_ptr<channel::ChannelManager> channels;
+  // Flushes the channels per receive batch and after front-end calls, and runs their timer; its
+  // after-flush hook is VPN mode's. Null when the channels are.
+  std::unique_ptr<channel::ChannelPump> pump;
   ChannelStreams* streams = nullptr;  // owned by Node::Front
-  std::unique_ptr<transport::GridTimer> timer;
-  bool flush_posted = false;
-  bool received = false;  // circuit packets arrived since the last receive-batch flush
-  // Front-end hooks (VPN mode): after the channels wrote (their queues drained), and when a
-  // channel closed.
-  std::function<void()> after_flush;
+  // Front-end hook (VPN mode): a channel closed.
   std::function<void(const identity::NodeId&, const Error&)> channel_closed;
-  std::shared_ptr<bool> alive = std::make_shared<bool>(true);
 };
 
 // Someone waiting for the channel to a peer to be ready.

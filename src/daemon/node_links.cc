@@ -107,12 +107,11 @@ Result<Node::Link*> Node::open_link(std::uint32_t interface_id, const std::strin
   cb.on_datagram = [this, lp](link::Session& s, ByteView d) {
     if (!dataplane_) return;
     dataplane_->dp.on_datagram(make_route_session(lp->slot, s.id()), d, now());
-    dataplane_->received = true;
+    if (dataplane_->pump) dataplane_->pump->on_session_datagram();
   };
-  // The channels answer a receive batch before the sessions write: their packets then share
-  // the sessions' packets and sendmsg calls (SessionCallbacks::on_receive_batch).
+  // The channels answer a receive batch before the sessions write (channel::ChannelPump).
   cb.on_receive_batch = [this] {
-    if (dataplane_) dataplane_->on_receive_batch();
+    if (dataplane_ && dataplane_->pump) dataplane_->pump->on_receive_batch();
   };
   cb.on_datagrams_writable = [this, lp](link::Session& s) {
     if (!dataplane_) return;

@@ -45,7 +45,7 @@ Result<void> Node::Vpn::start() {
   fd_ = std::make_unique<asio::posix::stream_descriptor>(node.io_, tun_->fd());
   timer_ = std::make_unique<asio::steady_timer>(node.io_);
 
-  node.dataplane_->after_flush = [this] { after_flush(); };
+  node.dataplane_->pump->set_after_flush([this] { after_flush(); });
   node.dataplane_->channel_closed = [this](const identity::NodeId& peer, const Error& why) {
     on_channel_closed(peer, why);
   };
@@ -62,7 +62,7 @@ void Node::Vpn::stop() {
   stopped_ = true;
   *alive_ = false;
   if (node.dataplane_) {
-    node.dataplane_->after_flush = nullptr;
+    if (node.dataplane_->pump) node.dataplane_->pump->set_after_flush(nullptr);
     node.dataplane_->channel_closed = nullptr;
   }
   if (timer_) timer_->cancel();

@@ -2,8 +2,8 @@
 // circuit::DataPlane over it (CircuitIo implemented on the sessions, routing replaced by a static
 // label table) and optionally a ChannelManager, all on one asio::io_context. It is also the
 // reference for how the daemon's Node wires these layers: datagram callbacks feed the data plane,
-// one flush per receive batch (before the sessions write), and a timer armed at
-// ChannelManager::next_deadline().
+// and a ChannelPump flushes the channels once per receive batch (before the sessions write) and
+// after front-end calls, with a timer armed at ChannelManager::next_deadline().
 //
 // Threading rule: single-threaded, on the io_context's thread. For tests and benchmarks.
 #pragma once
@@ -15,9 +15,9 @@
 #include <memory>
 
 #include "channel/channel_manager.h"
+#include "channel/channel_pump.h"
 #include "circuit/data_plane.h"
 #include "link/session_manager.h"
-#include "transport/grid_timer.h"
 #include "transport/test_pki.h"
 
 namespace qc::channel::testing {
@@ -27,13 +27,8 @@ class LoopbackNode final : public circuit::CircuitIo {
   LoopbackNode(asio::io_context& io, const transport::testing::TestNode& t,
                ChannelObserver* observer, const ChannelConfig& base = {},
                const std::function<void(link::SessionManagerOptions&)>& tune = nullptr)
-      : io_(io),
-        id(*identity::Identity::from_pem(t.creds.ca_pem, t.creds.chain_pem, t.creds.key_pem)),
-        dp(*this),
-        timer_(io, [this] {
-          channels->on_timer(now());
-          arm();
-        }) {
+      : id(*identity::Identity::from_pem(t.creds.ca_pem, t.creds.chain_pem, t.creds.key_pem)),
+        dp(*this) {
     link::SessionManagerOptions o;
     o.listen = *transport::Address::parse("127.0.0.1", 0);
     o.interface_id = 7;
@@ -41,14 +36,10 @@ class LoopbackNode final : public circuit::CircuitIo {
     link::SessionCallbacks cb;
     cb.on_datagram = [this](link::Session& s, ByteView d) {
       dp.on_datagram(s.id(), d, now());
-      received_ = true;
+      if (pump_) pump_->on_session_datagram();
     };
-    // The channels answer what a receive batch brought before the sessions write, so their
-    // packets share the sessions' packets and sendmsg calls (SessionCallbacks::on_receive_batch).
     cb.on_receive_batch = [this] {
-      if (!received_) return;
-      received_ = false;
-      flush();
+      if (pump_) pump_->on_receive_batch();
     };
     cb.on_datagrams_writable = [this](link::Session& s) {
       dp.on_datagrams_writable(s.id(), now());
@@ -72,10 +63,11 @@ class LoopbackNode final : public circuit::CircuitIo {
       c.tls = *transport::TlsContext::create(t.creds);
       channels = std::make_unique<ChannelManager>(c, dp, *observer);
       dp.set_receiver(channels.get());
+      pump_ = std::make_unique<ChannelPump>(io, *channels, SystemClock::instance());
     }
   }
   ~LoopbackNode() override {
-    timer_.cancel();
+    if (pump_) pump_->stop();
     mgr->shutdown();
   }
 
@@ -111,26 +103,14 @@ class LoopbackNode final : public circuit::CircuitIo {
   }
   void touch(circuit::SessionId, circuit::Label, Timestamp) override {}
 
-  // After front-end calls (writes); receive batches flush at once (on_receive_batch).
+  // ChannelPump::schedule_flush and arm; nothing on a node without channels.
   void schedule_flush() {
-    if (flush_posted_ || !channels) return;
-    flush_posted_ = true;
-    asio::post(io_, [this] {
-      flush_posted_ = false;
-      flush();
-    });
+    if (pump_) pump_->schedule_flush();
   }
-  void flush() {
-    if (!channels) return;
-    channels->flush(now());
-    arm();
-  }
-  // The channels' timer (on the grid of transport::GridTimer: see there for why).
   void arm() {
-    if (channels) timer_.arm(channels->next_deadline());
+    if (pump_) pump_->arm();
   }
 
-  asio::io_context& io_;
   identity::Identity id;
   std::unique_ptr<link::SessionManager> mgr;
   circuit::DataPlane dp;
@@ -140,9 +120,7 @@ class LoopbackNode final : public circuit::CircuitIo {
   std::function<void(link::Session&, std::int64_t)> on_session_writable;
 
  private:
-  transport::GridTimer timer_;
-  bool flush_posted_ = false;
-  bool received_ = false;  // DATAGRAMs arrived since the last receive-batch flush
+  std::unique_ptr<ChannelPump> pump_;  // with the channels; declared after them
 };
 
 }  // namespace qc::channel::testing
