@@ -6,6 +6,7 @@
 
 #include "channel/channel_manager.h"
 #include "channel/channel_pump.h"
+#include "channel/send_status.h"
 #include "circuit/data_plane.h"
 #include "circuit/trace.h"
 #include "common/log.h"
@@ -129,16 +130,7 @@ struct Node::Dataplane final : public circuit::CircuitIo,
   circuit::SendStatus send_datagram(circuit::SessionId s, ByteView p) override {
     link::Session* ss = node.session_of(s);
     if (!ss) return circuit::SendStatus::kClosed;
-    switch (ss->send_datagram(p)) {
-      case transport::DatagramStatus::kAccepted:
-        return circuit::SendStatus::kSent;
-      case transport::DatagramStatus::kBlocked:
-        return circuit::SendStatus::kBlocked;
-      case transport::DatagramStatus::kTooBig:
-        return circuit::SendStatus::kTooBig;
-      default:
-        return circuit::SendStatus::kClosed;
-    }
+    return channel::send_status_of(ss->send_datagram(p));
   }
   std::size_t datagram_room(circuit::SessionId s) override {
     link::Session* ss = node.session_of(s);

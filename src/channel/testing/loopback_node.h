@@ -16,6 +16,7 @@
 
 #include "channel/channel_manager.h"
 #include "channel/channel_pump.h"
+#include "channel/send_status.h"
 #include "circuit/data_plane.h"
 #include "link/session_manager.h"
 #include "transport/test_pki.h"
@@ -77,16 +78,7 @@ class LoopbackNode final : public circuit::CircuitIo {
   circuit::SendStatus send_datagram(circuit::SessionId s, ByteView p) override {
     link::Session* ss = mgr->session(s);
     if (ss == nullptr || !ss->is_up()) return circuit::SendStatus::kClosed;
-    switch (ss->send_datagram(p)) {
-      case transport::DatagramStatus::kAccepted:
-        return circuit::SendStatus::kSent;
-      case transport::DatagramStatus::kBlocked:
-        return circuit::SendStatus::kBlocked;
-      case transport::DatagramStatus::kTooBig:
-        return circuit::SendStatus::kTooBig;
-      default:
-        return circuit::SendStatus::kClosed;
-    }
+    return send_status_of(ss->send_datagram(p));
   }
   std::size_t datagram_room(circuit::SessionId s) override {
     link::Session* ss = mgr->session(s);
