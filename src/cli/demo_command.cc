@@ -94,7 +94,9 @@ class DemoNode {
         return;
       }
       node_->connect(peer, static_cast<Duration>(timeout_s * 1e9),
-                     [&p](Result<nlohmann::json> r) { p.set_value(std::move(r)); });
+                     [&p](Result<daemon::CircuitView> r) {
+                       p.set_value(r ? Result<nlohmann::json>(r->to_json()) : Err(r.error()));
+                     });
     });
     return f.get();
   }

@@ -65,6 +65,15 @@ struct SessionView {
   std::string interface_name;      // "" for the listen-address link
 };
 
+// An established circuit, as connect() reports it.
+struct CircuitView {
+  std::uint64_t id = 0;
+  identity::NodeId remote{};
+  nlohmann::json path = nlohmann::json::array();  // text ids, from this node to the remote
+  // {"circuit_id", "remote", "node_id", "hops", "path"}: what `qc connect` prints.
+  nlohmann::json to_json() const;
+};
+
 class Node {
  public:
   // Loads the identity files named by `config` (errors name the file and what is wrong).
@@ -89,11 +98,11 @@ class Node {
   // with the first established circuit's view, or an error (kUnreachable when every probe
   // branch answered dead-end, kTimeout).
   void connect(const std::string& peer, Duration timeout,
-               std::function<void(Result<nlohmann::json>)> done);
+               std::function<void(Result<CircuitView>)> done);
 
   // The same for a parsed peer; `name` is how errors name it.
   void connect(const identity::NodeIdPrefix& peer, const std::string& name, Duration timeout,
-               std::function<void(Result<nlohmann::json>)> done);
+               std::function<void(Result<CircuitView>)> done);
 
   // ---- streams and datagrams over the channels (node_streams.cc) ----
   using StreamDone = std::function<void(Result<std::unique_ptr<front::ByteStream>>)>;
@@ -184,7 +193,7 @@ class Node {
   void pump();
   void arm_routing_timer();
   void on_circuit_up(const routing::CircuitUp& up);
-  void finish_waiters(const std::function<bool(Waiter&)>& match, Result<nlohmann::json> result);
+  void finish_waiters(const std::function<bool(Waiter&)>& match, Result<CircuitView> result);
 
   // data plane and channels (node_dataplane.cc)
   void init_dataplane();
@@ -202,7 +211,7 @@ class Node {
   void finish_channel_waiter(ChannelWaiter& w, Result<channel::Channel*> r);
   void stop_front();
   // qc trace (node_trace.cc)
-  void start_trace(std::unique_ptr<TraceJob> job, const nlohmann::json& circuit, bool had_circuit);
+  void start_trace(std::unique_ptr<TraceJob> job, const CircuitView& circuit, bool had_circuit);
   bool on_trace_answer(std::uint64_t session, std::uint16_t label, ByteView body, Timestamp now);
   void trace_step(TraceJob& job);
   void finish_trace(TraceJob& job);

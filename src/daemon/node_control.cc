@@ -207,7 +207,9 @@ void Node::init_control() {
     auto peer = peer_of(req, "connect", reply);
     if (!peer) return;
     connect(*peer, seconds(number_arg(req, "timeout", 10.0, 0.1, 600.0)),
-            answer(reply, "circuit"));
+            [a = answer(reply, "circuit")](Result<CircuitView> c) {
+              a(c ? Result<nlohmann::json>(c->to_json()) : Err(c.error()));
+            });
   });
 }
 

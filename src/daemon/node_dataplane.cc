@@ -125,24 +125,19 @@ void Node::ping(const std::string& peer, int count, Duration interval, Duration 
     done(Err(Errc::kUnsupported, "channels are not running on this node"));
     return;
   }
-  connect(peer, timeout, [this, peer, count, interval, timeout, done](Result<nlohmann::json> c) {
+  connect(peer, timeout, [this, peer, count, interval, timeout, done](Result<CircuitView> c) {
     if (!c) {
       done(Err(c.error()));
-      return;
-    }
-    auto id = from_hex((*c)["node_id"].get<std::string>());
-    if (!id || id->size() != identity::kNodeIdSize) {
-      done(Err(Errc::kInternal, "no node id for the circuit's remote"));
       return;
     }
     auto job = std::make_unique<PingJob>();
     static std::uint32_t next_id = 0;
     job->id = ++next_id;
     job->name = peer;
-    std::copy(id->begin(), id->end(), job->peer.begin());
+    job->peer = c->remote;
     job->count = std::max(1, count);
     job->interval = interval;
-    job->circuit = *c;
+    job->circuit = c->to_json();
     job->done = done;
     job->step = std::make_unique<asio::steady_timer>(io_);
     job->deadline = std::make_unique<asio::steady_timer>(io_);

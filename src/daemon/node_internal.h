@@ -44,7 +44,7 @@ struct Node::Link {
 // A `qc connect` waiting for its first circuit.
 struct Node::Waiter {
   routing::PeerPrefix peer;
-  std::function<void(Result<nlohmann::json>)> done;
+  std::function<void(Result<CircuitView>)> done;
   std::unique_ptr<asio::steady_timer> timer;
   bool finished = false;
 };

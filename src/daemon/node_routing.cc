@@ -156,17 +156,13 @@ void Node::on_circuit_up(const routing::CircuitUp& up) {
     }
     if (!batch.events.empty()) (void)db_->apply(batch);
   }
-  nlohmann::json j = {{"circuit_id", fmt::format("{:016x}", up.circuit_id)},
-                      {"remote", text_of(up.remote)},
-                      {"node_id", to_hex(up.remote)},
-                      {"hops", path.size() - 1},
-                      {"path", path}};
   auto remote = up.remote;
-  finish_waiters([&](Waiter& w) { return w.peer.matches(remote); }, j);
+  finish_waiters([&](Waiter& w) { return w.peer.matches(remote); },
+                 CircuitView{up.circuit_id, up.remote, std::move(path)});
 }
 
 void Node::finish_waiters(const std::function<bool(Waiter&)>& match,
-                          Result<nlohmann::json> result) {
+                          Result<CircuitView> result) {
   // Take the matching waiters out first: a callback may re-enter the router (and so this
   // function) before it returns.
   std::vector<std::unique_ptr<Waiter>> done;
@@ -181,8 +177,16 @@ void Node::finish_waiters(const std::function<bool(Waiter&)>& match,
   // Their timers' handlers only compare pointers; destroying the waiters here is safe.
 }
 
+nlohmann::json CircuitView::to_json() const {
+  return {{"circuit_id", fmt::format("{:016x}", id)},
+          {"remote", text_of(remote)},
+          {"node_id", to_hex(remote)},
+          {"hops", path.empty() ? 0 : path.size() - 1},
+          {"path", path}};
+}
+
 void Node::connect(const std::string& peer, Duration timeout,
-                   std::function<void(Result<nlohmann::json>)> done) {
+                   std::function<void(Result<CircuitView>)> done) {
   auto cluster = identity_->cluster_id();
   auto parsed = identity::parse_peer(peer, config_.identity.suffix, &cluster);
   if (!parsed) {
@@ -193,7 +197,7 @@ void Node::connect(const std::string& peer, Duration timeout,
 }
 
 void Node::connect(const identity::NodeIdPrefix& parsed, const std::string& peer,
-                   Duration timeout, std::function<void(Result<nlohmann::json>)> done) {
+                   Duration timeout, std::function<void(Result<CircuitView>)> done) {
   if (!router_) {
     done(Err(Errc::kClosed, "the node is not running"));
     return;
@@ -204,24 +208,19 @@ void Node::connect(const identity::NodeIdPrefix& parsed, const std::string& peer
     return;
   }
   // Already connected?
-  nlohmann::json found;
+  std::optional<CircuitView> found;
   router_->circuits().for_each([&](routing::CircuitHandle h, const routing::CircuitEntry& e) {
-    if (!found.is_null() || e.state != routing::CircuitState::kEstablished) return;
+    if (found || e.state != routing::CircuitState::kEstablished) return;
     const routing::EndpointInfo* info = router_->endpoint(h);
     if (!info || !prefix.matches(info->remote)) return;
-    auto path = path_of(info->route);
-    found = {{"circuit_id", fmt::format("{:016x}", e.id)},
-             {"remote", text_of(info->remote)},
-             {"node_id", to_hex(info->remote)},
-             {"hops", path.size() - 1},
-             {"path", path}};
+    found = CircuitView{e.id, info->remote, path_of(info->route)};
   });
   if (auto r = router_->want_peer(prefix, now()); !r) {
     done(Err(r.error()));
     return;
   }
-  if (!found.is_null()) {
-    done(found);
+  if (found) {
+    done(*found);
     pump();
     return;
   }

@@ -94,13 +94,10 @@ void Node::with_channel(const identity::NodeIdPrefix& peer, const std::string& n
     return answer(std::move(done), Error{Errc::kClosed, "channels are not running on this node"});
   Timestamp deadline = now() + timeout;
   connect(peer, name, timeout,
-          [this, name, deadline, done = std::move(done), answer](Result<nlohmann::json> c) mutable {
+          [this, name, deadline, done = std::move(done), answer](Result<CircuitView> c) mutable {
             if (!c) return answer(std::move(done), c.error());
-            auto bytes = from_hex((*c)["node_id"].get<std::string>());
-            if (!bytes || bytes->size() != identity::kNodeIdSize)
-              return answer(std::move(done), Error{Errc::kInternal, "no node id for " + name});
             auto w = std::make_unique<ChannelWaiter>();
-            std::copy(bytes->begin(), bytes->end(), w->peer.begin());
+            w->peer = c->remote;
             w->done = std::move(done);
             w->timer = std::make_unique<asio::steady_timer>(io_);
             Timestamp n = now();

@@ -55,7 +55,7 @@ void Node::trace(const std::string& peer, int count, Duration interval, Duration
                                     prefix.matches(info->remote));
     });
   }
-  connect(peer, timeout, [this, alive = alive_, job, had_circuit](Result<nlohmann::json> c) {
+  connect(peer, timeout, [this, alive = alive_, job, had_circuit](Result<CircuitView> c) {
     if (!*alive) return;
     if (!c) {
       job->done(Err(c.error()));
@@ -65,14 +65,9 @@ void Node::trace(const std::string& peer, int count, Duration interval, Duration
   });
 }
 
-void Node::start_trace(std::unique_ptr<TraceJob> job, const nlohmann::json& circuit,
+void Node::start_trace(std::unique_ptr<TraceJob> job, const CircuitView& circuit,
                        bool had_circuit) {
-  auto id = from_hex(circuit["node_id"].get<std::string>());
-  if (!id || id->size() != identity::kNodeIdSize) {
-    job->done(Err(Errc::kInternal, "no node id for the circuit's remote"));
-    return;
-  }
-  std::copy(id->begin(), id->end(), job->peer.begin());
+  job->peer = circuit.remote;
   static std::atomic<std::uint64_t> next_id{0};  // nodes of one process may run on several threads
   std::uint64_t trace_id = ++next_id;
   router_->circuits().for_each([&](routing::CircuitHandle h, const routing::CircuitEntry& e) {
