@@ -7,12 +7,16 @@
 // wake-up that comes early (the deadline moved later) just runs the callback, which re-arms.
 //
 // Threading rule: single-threaded, on the io_context's thread. The callback never runs after
-// the GridTimer is destroyed or cancelled.
+// the GridTimer is destroyed or cancelled, nor for a wake-up that a later arm() replaced, even
+// when Asio had already queued that wake-up's handler (timer cancellation cannot take back a
+// handler whose timer has expired; a generation number shared with the handlers can). The
+// callback may destroy the GridTimer (an Endpoint reaps a closed connection's entry from it).
 #pragma once
 
 #include <asio.hpp>
 
 #include <chrono>
+#include <cstdint>
 #include <functional>
 #include <memory>
 
@@ -32,7 +36,7 @@ class GridTimer {
  public:
   GridTimer(asio::io_context& io, std::function<void()> on_fire)
       : timer_(io), on_fire_(std::move(on_fire)) {}
-  ~GridTimer() { *alive_ = false; }
+  ~GridTimer() { ++*generation_; }
   GridTimer(const GridTimer&) = delete;
   GridTimer& operator=(const GridTimer&) = delete;
 
@@ -43,14 +47,18 @@ class GridTimer {
     deadline = round_to_timer_grid(deadline);
     if (armed_ != kNever && armed_ <= deadline) return;
     armed_ = deadline;
+    std::uint64_t generation = ++*generation_;
     timer_.expires_at(std::chrono::steady_clock::time_point(std::chrono::nanoseconds(deadline)));
-    timer_.async_wait([this, alive = alive_](const std::error_code& ec) {
-      if (ec || !*alive) return;  // replaced by an earlier deadline, or cancelled
+    timer_.async_wait([this, current = generation_, generation](const std::error_code& ec) {
+      // A later arm(), cancel() or the destructor moved the generation on: this wake-up is
+      // stale and `this` may be gone.
+      if (ec || *current != generation) return;
       armed_ = kNever;
-      on_fire_();
+      on_fire_();  // last: it may destroy *this
     });
   }
   void cancel() {
+    ++*generation_;
     armed_ = kNever;
     timer_.cancel();
   }
@@ -61,7 +69,9 @@ class GridTimer {
   asio::steady_timer timer_;
   std::function<void()> on_fire_;
   Timestamp armed_ = kNever;
-  std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
+  // Shared with the handlers in flight; bumped by every arm() that sets a wake-up, by cancel()
+  // and by the destructor. A handler runs the callback only if its arm() is still the latest.
+  std::shared_ptr<std::uint64_t> generation_ = std::make_shared<std::uint64_t>(0);
 };
 
 }  // namespace qc::transport
