@@ -28,10 +28,7 @@ Endpoint::Endpoint(asio::io_context& io, EndpointOptions options)
 
 Endpoint::~Endpoint() {
   *alive_ = false;
-  for (auto& [h, e] : conns_) {
-    e->conn->set_observer(nullptr);
-    e->timer.cancel();
-  }
+  for (auto& [h, e] : conns_) e->conn->set_observer(nullptr);
   conns_.clear();
   if (asio_socket_) {
     asio::error_code ec;
@@ -106,8 +103,9 @@ Endpoint::Entry* Endpoint::find(Handle h) {
 }
 
 Endpoint::Entry& Endpoint::add(std::unique_ptr<Connection> conn) {
-  auto entry = std::make_unique<Entry>(io_);
-  entry->handle = next_handle_++;
+  Handle h = next_handle_++;
+  // The entry owns the timer and the endpoint owns the entry: the callback may use `this`.
+  auto entry = std::make_unique<Entry>(io_, h, [this, h] { on_timer(h); });
   entry->conn = std::move(conn);
   Entry& e = *entry;
   conns_.emplace(e.handle, std::move(entry));
@@ -336,33 +334,20 @@ void Endpoint::write(Entry& e, Timestamp now) {
 void Endpoint::arm(Entry& e) {
   Timestamp exp = e.conn->expiry();
   if (exp == kNever) {
-    if (e.armed != kNever) {
-      e.timer.cancel();
-      e.armed = kNever;
-    }
+    if (e.timer.armed() != kNever) e.timer.cancel();
     return;
   }
-  // Deadlines are rounded up to a grid. Each new earliest deadline costs the loop a
+  // Deadlines are rounded up to the grid. Each new earliest deadline costs the loop a
   // timerfd_settime, a trap to the hypervisor in a VM; the pacing waits between bursts (a few
   // microseconds each) made that 14 % of the CPU time of a bulk transfer. Deadlines on one grid
-  // point share a wake-up; incoming ACKs still trigger writes as soon as they arrive.
-  exp = round_to_timer_grid(exp);
-  // An earlier wake-up is already set: it re-checks the expiry when it fires.
-  if (e.armed != kNever && e.armed <= exp) return;
-  e.armed = exp;
-  e.timer.expires_at(std::chrono::steady_clock::time_point(std::chrono::nanoseconds(exp)));
-  std::weak_ptr<bool> alive = alive_;
-  Handle h = e.handle;
-  e.timer.async_wait([this, alive, h](asio::error_code ec) {
-    if (ec || alive.expired()) return;
-    on_timer(h);
-  });
+  // point share a wake-up; incoming ACKs still trigger writes as soon as they arrive. An
+  // earlier wake-up already set stays: on_timer() re-checks the expiry when it fires.
+  e.timer.arm(exp);
 }
 
 void Endpoint::on_timer(Handle h) {
   Entry* e = find(h);
   if (e == nullptr || e->reap) return;
-  e->armed = kNever;
   Timestamp now = now_ns();
   if (e->conn->expiry() <= now) e->conn->handle_expiry(now);
   write(*e, now);
@@ -408,7 +393,6 @@ void Endpoint::reap() {
       auto c = by_cid_.find(key);
       if (c != by_cid_.end() && c->second == e.handle) by_cid_.erase(c);
     }
-    e.timer.cancel();
     it = conns_.erase(it);
   }
 }

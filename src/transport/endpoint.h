@@ -1,11 +1,11 @@
 // Endpoint: the IO driver for Connections over UDP. One non-blocking UDP socket serves many
 // connections; incoming packets are routed by destination connection id (every id a connection
 // issues is registered, so migrated peers keep reaching it). New client Initials are accepted
-// when listen() was called. Timers are Asio steady_timers (nanosecond resolution), one per
-// connection, armed at Connection::expiry() (which includes pacing). Packets for unknown
-// connection ids get a stateless reset (when EndpointOptions::reset_secret is set); Initials of
-// unknown versions get a Version Negotiation packet. A connection that sent CONNECTION_CLOSE is
-// dropped at once (no closing period: later packets from the peer get a stateless reset).
+// when listen() was called. Each connection has a GridTimer (deadlines rounded up to its 250 us
+// grid), armed at Connection::expiry() (which includes pacing). Packets for unknown connection
+// ids get a stateless reset (when EndpointOptions::reset_secret is set); Initials of unknown
+// versions get a Version Negotiation packet. A connection that sent CONNECTION_CLOSE is dropped
+// at once (no closing period: later packets from the peer get a stateless reset).
 //
 //   asio::io_context io;
 //   Endpoint ep(io, {});
@@ -37,6 +37,7 @@
 #include "common/result.h"
 #include "transport/address.h"
 #include "transport/connection.h"
+#include "transport/grid_timer.h"
 #include "transport/udp_socket.h"
 
 struct ngtcp2_version_cid;
@@ -119,11 +120,11 @@ class Endpoint final : private ConnectionIdRegistry {
 
  private:
   struct Entry {
-    explicit Entry(asio::io_context& io) : timer(io) {}
+    Entry(asio::io_context& io, Handle h, std::function<void()> on_timer)
+        : handle(h), timer(io, std::move(on_timer)) {}
     Handle handle = 0;
     std::unique_ptr<Connection> conn;
-    asio::steady_timer timer;
-    Timestamp armed = kNever;
+    GridTimer timer;  // destroyed with the entry: its callback never runs after that
     bool pending_write = false;
     bool reap = false;
     std::vector<std::string> cids;
