@@ -591,11 +591,12 @@ long Connection::write_one(std::uint8_t* dst, std::size_t dstlen, void* path_sto
         }
         return false;
       };
-      if (!sendable() && observer_ != nullptr) {
+      anchor_first = sendable();
+      if (!anchor_first && observer_ != nullptr) {
         ++counters_.datagram_anchors;
         observer_->on_datagrams_need_anchor();
+        anchor_first = sendable();  // the anchor just written, unless flow control holds it
       }
-      anchor_first = sendable();
     }
   }
   while (!anchor_first && confirmed_ && dgram_count_ > 0) {
