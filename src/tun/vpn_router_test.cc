@@ -260,20 +260,30 @@ TEST_F(VpnRouterTest, ReadBatchBoundsOnePump) {
 namespace qc::tun {
 namespace {
 
-TEST(VpnRouterFilter, RefusedPacketsAreCountedAndAnsweredThroughTheMesh) {
-  MemoryTun tun{"qc0", 1280};
-  FakeMesh mesh;
+// a1 exposes port 8080 only; b2's channel takes datagrams.
+VpnRouter::Config filtered() {
   VpnRouter::Config c;
   c.self = node(0xa1);
   c.filter =
       InboundFilter::Config{.ports = {8080}, .udp_flow_timeout = kSecond, .max_udp_flows = 16};
-  VpnRouter router{c, tun, mesh};
-  mesh.answer[partial(0xb2)] = {MeshPort::Status::kSent, 0};
-
+  return c;
+}
+// A TCP SYN from b2 to a1's port 22 (not exposed).
+Bytes syn_to_22() {
   Bytes syn = make_packet(node(0xb2), node(0xa1), 20, 6);
   syn[42] = 0;
-  syn[43] = 22;    // port 22: not exposed
+  syn[43] = 22;
   syn[53] = 0x02;  // SYN
+  return syn;
+}
+
+TEST(VpnRouterFilter, RefusedPacketsAreCountedAndAnsweredThroughTheMesh) {
+  MemoryTun tun{"qc0", 1280};
+  FakeMesh mesh;
+  VpnRouter router{filtered(), tun, mesh};
+  mesh.answer[partial(0xb2)] = {MeshPort::Status::kSent, 0};
+
+  Bytes syn = syn_to_22();
   router.on_mesh_datagram(partial(0xb2), syn, kSecond);
   EXPECT_TRUE(tun.written().empty());
   EXPECT_EQ(router.counters().mesh_filtered, 1u);
@@ -293,17 +303,12 @@ TEST(VpnRouterFilter, RefusedPacketsAreCountedAndAnsweredThroughTheMesh) {
 TEST(VpnRouterFilter, APeerFloodingRefusedPacketsGetsRateLimitedAnswers) {
   MemoryTun tun{"qc0", 1280};
   FakeMesh mesh;
-  VpnRouter::Config c;
-  c.self = node(0xa1);
-  c.filter =
-      InboundFilter::Config{.ports = {8080}, .udp_flow_timeout = kSecond, .max_udp_flows = 16};
+  VpnRouter::Config c = filtered();
   c.icmp_per_second = 100;
   c.icmp_burst = 10;
   VpnRouter router{c, tun, mesh};
   mesh.answer[partial(0xb2)] = {MeshPort::Status::kSent, 0};
-  Bytes syn = make_packet(node(0xb2), node(0xa1), 20, 6);
-  syn[43] = 22;    // port 22: not exposed
-  syn[53] = 0x02;  // SYN
+  Bytes syn = syn_to_22();
   for (int i = 0; i < 1000; ++i) router.on_mesh_datagram(partial(0xb2), syn, kSecond);
   EXPECT_EQ(router.counters().mesh_filtered, 1000u);
   EXPECT_EQ(mesh.sent.size(), 10u) << "one burst of answers, not one per packet";
