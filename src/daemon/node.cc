@@ -148,6 +148,7 @@ void Node::stop() {
   if (resolver_) resolver_->cancel();
   if (interface_timer_) interface_timer_->cancel();
   if (sweep_timer_) sweep_timer_->cancel();
+  deferred_dials_.clear();  // their handlers find stopped_ set
   if (routing_timer_) routing_timer_->cancel();
   if (vpn_) vpn_->stop();
   for (auto& j : pings_) finish_ping(*j, Err(Errc::kClosed, "the node is stopping"));

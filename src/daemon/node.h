@@ -175,7 +175,8 @@ class Node {
   Result<Link*> open_link(std::uint32_t interface_id, const std::string& device,
                           const transport::Address& listen);
   void sync_interfaces();
-  void on_beacon(const discovery::BeaconHeard& b);
+  // `deferred`: the dial was held for the peer to dial first (kDialGrace) and is due now.
+  void on_beacon(const discovery::BeaconHeard& b, bool deferred = false);
   void add_static_peers();
   void resolve_later(std::size_t index, Duration delay);
   void on_static_peer_resolved(std::size_t index, const std::error_code& ec,
@@ -247,6 +248,8 @@ class Node {
   std::unique_ptr<asio::ip::udp::resolver> resolver_;  // static peers' names; cancelled in stop()
   std::unique_ptr<asio::steady_timer> interface_timer_;
   std::unique_ptr<asio::steady_timer> sweep_timer_;
+  // Beacon dials held for the peer to dial first, by "partial@interface id" (at most 1024).
+  std::map<std::string, std::unique_ptr<asio::steady_timer>> deferred_dials_;
   std::vector<std::unique_ptr<Waiter>> waiters_;
   std::unique_ptr<Dataplane> dataplane_;
   std::vector<std::unique_ptr<PingJob>> pings_;

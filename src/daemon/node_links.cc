@@ -10,6 +10,11 @@ namespace qc::daemon {
 
 namespace {
 
+// How long a node whose dial would lose the duplicate-session tie-break leaves the dial to the
+// peer (on_beacon). It covers the peer hearing our next startup beacon (about 1 s apart) and a
+// link whose IPv6 address is still in duplicate address detection (about 2 s).
+constexpr Duration kDialGrace = 2500 * kMillisecond;
+
 // A socket bound to an IPv6 address is dual-stack: it reaches IPv4 peers as ::ffff:a.b.c.d.
 transport::Address for_socket(const transport::Address& local, const asio::ip::udp::endpoint& ep) {
   asio::ip::udp::endpoint e = ep;
@@ -191,7 +196,7 @@ Node::Link* Node::interface_link(std::uint32_t interface_id) {
   return nullptr;
 }
 
-void Node::on_beacon(const discovery::BeaconHeard& b) {
+void Node::on_beacon(const discovery::BeaconHeard& b, bool deferred) {
   if (stopped_) return;
   Link* link = links_[0].get();
   if (per_interface_links_) {
@@ -210,6 +215,24 @@ void Node::on_beacon(const discovery::BeaconHeard& b) {
   // Already a session with this node on this link?
   for (link::Session* s : link->mgr->up_sessions())
     if (identity::partial_of(s->peer_id()) == b.partial) return;
+  // Two nodes usually hear each other's beacons within a second of each other and would both
+  // dial; the link layer then keeps the session dialled by the smaller node id and closes the
+  // other, and any circuit already built on it goes down with it. So a node whose dial would
+  // lose leaves the dial to the peer for kDialGrace, and dials itself only if no session came up
+  // by then (the peer may not hear our beacons).
+  if (!deferred && b.partial < identity_->partial_id()) {
+    std::string key = identity::text_id(b.partial) + "@" + std::to_string(b.interface_id);
+    if (deferred_dials_.count(key) || deferred_dials_.size() >= 1024) return;
+    auto timer = std::make_unique<asio::steady_timer>(io_);
+    timer->expires_after(std::chrono::nanoseconds(kDialGrace));
+    timer->async_wait([this, alive = alive_, key, b](const std::error_code& ec) {
+      if (ec || !*alive || stopped_) return;
+      deferred_dials_.erase(key);
+      on_beacon(b, true);
+    });
+    deferred_dials_.emplace(std::move(key), std::move(timer));
+    return;
+  }
   transport::Address addr = for_socket(link->mgr->local_address(), b.quic_endpoint);
   std::string key = identity::text_id(b.partial) + "@" + addr.to_string();
   Timestamp t = now();
