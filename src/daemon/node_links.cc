@@ -14,6 +14,9 @@ namespace {
 // peer (on_beacon). It covers the peer hearing our next startup beacon (about 1 s apart) and a
 // link whose IPv6 address is still in duplicate address detection (about 2 s).
 constexpr Duration kDialGrace = 2500 * kMillisecond;
+// Beacons of one peer at one address lead to one dial per this interval at most. A peer that
+// restarts sends its startup beacons about a second apart, so one of them gets through.
+constexpr Duration kDialInterval = 2 * kSecond;
 
 // A socket bound to an IPv6 address is dual-stack: it reaches IPv4 peers as ::ffff:a.b.c.d.
 transport::Address for_socket(const transport::Address& local, const asio::ip::udp::endpoint& ep) {
@@ -236,10 +239,12 @@ void Node::on_beacon(const discovery::BeaconHeard& b, bool deferred) {
   transport::Address addr = for_socket(link->mgr->local_address(), b.quic_endpoint);
   std::string key = identity::text_id(b.partial) + "@" + addr.to_string();
   Timestamp t = now();
+  // At most one dial per peer and address every kDialInterval (a deferred dial, due now, is
+  // bounded by its grace period instead).
   auto it = link->last_dial.find(key);
-  if (it != link->last_dial.end() && t - it->second < 5 * kSecond) return;
+  if (!deferred && it != link->last_dial.end() && t - it->second < kDialInterval) return;
   if (link->last_dial.size() >= 1024)  // beacons are unauthenticated: keep this bounded
-    std::erase_if(link->last_dial, [t](const auto& kv) { return t - kv.second >= 5 * kSecond; });
+    std::erase_if(link->last_dial, [t](const auto& kv) { return t - kv.second >= kDialInterval; });
   if (link->last_dial.size() >= 1024) return;
   link->last_dial[key] = t;
   node_log()->info("beacon from {} at {} on {}: dialling", identity::text_id(b.partial),

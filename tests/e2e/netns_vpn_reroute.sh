@@ -67,8 +67,9 @@ done
 log "qa has circuits to qb through: $(circuits_via | tr '\n' ' ')"
 
 # The download: 32 MiB at 2 MiB/s, so about 16 s (most of it after the cut, beyond what the
-# socket buffers hold); with BULK=1 400 MiB unpaced.
-if [ "${BULK:-0}" = 1 ]; then MIB=400; RATE=$((1 << 40)); else MIB=32; RATE=$((2 << 20)); fi
+# socket buffers hold); with BULK=1 1 GiB unpaced.
+# (1 GiB with BULK=1: at over 130 MB/s 400 MiB could end before the cut.)
+if [ "${BULK:-0}" = 1 ]; then MIB=1024; RATE=$((1 << 40)); else MIB=32; RATE=$((2 << 20)); fi
 mkdir -p "$WORK/www"
 head -c $((MIB << 20)) /dev/urandom >"$WORK/www/blob"
 WANT=$(sha256sum <"$WORK/www/blob" | cut -d' ' -f1)
@@ -110,7 +111,9 @@ CPID=$LAST_PID
 
 # Bytes through a relay's link to qa, both directions.
 rx() { ip -n "$1" -s -j link show eth0 | python3 -c 'import json,sys; s=json.load(sys.stdin)[0]["stats64"]; print(s["rx"]["bytes"] + s["tx"]["bytes"])'; }
-sleep 3
+# The circuits are up already: a paced download needs a moment to pass what the socket buffers
+# hold; an unpaced one must be cut early.
+if [ "${BULK:-0}" = 1 ]; then sleep 1; else sleep 3; fi
 r1a=$(rx "$QR1"); r2a=$(rx "$QR2"); sleep 1; r1b=$(rx "$QR1"); r2b=$(rx "$QR2")
 d1=$((r1b - r1a)); d2=$((r2b - r2a))
 if [ $d1 -ge $d2 ]; then CUT=eth0; USED=qr1; OTHER=$QR2; else CUT=eth1; USED=qr2; OTHER=$QR1; fi
