@@ -28,8 +28,7 @@ void ChannelPump::schedule_flush() {
 void ChannelPump::flush() {
   if (stopped()) return;
   channels_.flush(clock_.now());
-  if (after_flush_) after_flush_();
-  arm();
+  after_write();
 }
 
 // On the grid of transport::GridTimer: see there for why.
@@ -41,6 +40,10 @@ void ChannelPump::arm() {
 void ChannelPump::on_timer() {
   if (stopped()) return;
   channels_.on_timer(clock_.now());
+  after_write();
+}
+
+void ChannelPump::after_write() {
   if (after_flush_) after_flush_();
   arm();
 }

@@ -53,6 +53,8 @@ class ChannelPump {
 
  private:
   void on_timer();
+  // After the channels wrote (a flush or their timer): the after-flush hook, then arm().
+  void after_write();
   bool stopped() const { return !*alive_; }
 
   asio::io_context& io_;

@@ -85,8 +85,8 @@ class DemoNode {
   }
 
   // Asks this node for a circuit to `peer`; blocks until it is established or fails.
-  Result<nlohmann::json> connect(const std::string& peer, double timeout_s) {
-    std::promise<Result<nlohmann::json>> p;
+  Result<daemon::CircuitView> connect(const std::string& peer, double timeout_s) {
+    std::promise<Result<daemon::CircuitView>> p;
     auto f = p.get_future();
     asio::post(io_, [&] {
       if (!node_) {
@@ -94,9 +94,7 @@ class DemoNode {
         return;
       }
       node_->connect(peer, static_cast<Duration>(timeout_s * 1e9),
-                     [&p](Result<daemon::CircuitView> r) {
-                       p.set_value(r ? Result<nlohmann::json>(r->to_json()) : Err(r.error()));
-                     });
+                     [&p](Result<daemon::CircuitView> r) { p.set_value(std::move(r)); });
     });
     return f.get();
   }
@@ -369,15 +367,15 @@ int run_demo(const DemoOptions& o) {
         std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
     if (c) {
       std::string path;
-      for (const auto& p : (*c)["path"]) {
+      for (const auto& p : c->path) {
         std::string id = p.get<std::string>();
         std::string name = id;
         for (auto& n : nodes)
           if (n->text_id() == id) name = n->name();
         path += (path.empty() ? "" : " -> ") + name + " (" + id + ")";
       }
-      std::printf("   circuit %s established in %.1f ms: %s\n",
-                  (*c)["circuit_id"].get<std::string>().c_str(), ms, path.c_str());
+      std::printf("   circuit %016llx established in %.1f ms: %s\n",
+                  static_cast<unsigned long long>(c->id), ms, path.c_str());
     } else {
       std::fprintf(stderr, "qc demo: no circuit from alpha to beta: %s\n",
                    c.error().message.c_str());
