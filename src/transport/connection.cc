@@ -312,7 +312,10 @@ Result<void> Connection::read_packet(const Path& path, ByteView packet, std::uin
   pi.ecn = ecn;
   ++counters_.packets_received;
   int rv = ngtcp2_conn_read_pkt(impl_->conn, &np, &pi, packet.data(), packet.size(), now);
-  if (rv == 0) return Ok();
+  if (rv == 0) {
+    if (stall_since_ != 0) check_stall(now);  // an ACK may have drained the window
+    return Ok();
+  }
   fail(rv, now);
   return Err(Errc::kProtocol, ngtcp2_strerror(rv));
 }
@@ -428,14 +431,18 @@ void Connection::check_stall(Timestamp now) {
     stall_since_ = 0;
     return;
   }
-  if (stall_since_ == 0) {
+  // Stuck now, but bytes left the window since the watch began (acknowledged or declared
+  // lost): two stuck moments with progress between them are not one long stall.
+  if (stall_since_ == 0 || cs.bytes_in_flight < stall_in_flight_) {
     stall_since_ = now;
+    stall_in_flight_ = cs.bytes_in_flight;
     return;
   }
+  stall_in_flight_ = cs.bytes_in_flight;  // padded ACK-only packets only add to it
   if (now - stall_since_ < kStallLimit) return;
   stall_reported_ = true;
   logger()->warn("connection to {}: congestion window full ({} of {} bytes in flight) with "
-                 "nothing ack-eliciting in flight for {} ms: stalled",
+                 "nothing in flight that could time out, for {} ms: stalled",
                  path().remote.to_string(), cs.bytes_in_flight, cs.cwnd,
                  (now - stall_since_) / kMillisecond);
   if (observer_ != nullptr) observer_->on_congestion_stalled();
@@ -576,14 +583,19 @@ long Connection::write_one(std::uint8_t* dst, std::size_t dstlen, void* path_sto
   auto* pi = static_cast<ngtcp2_pkt_info*>(pinfo);
   ngtcp2_conn* conn = impl_->conn;
   // 1. DATAGRAMs first: they carry other nodes' traffic (circuits) and must not queue.
-  // With no retransmission timer running, something PTO-eliciting must go out before more
-  // DATAGRAMs fill the window (see on_datagrams_need_anchor): unsent stream data if there is
-  // some that may go, else an anchor the owner writes now. Either goes first.
+  // Something PTO-eliciting must go out (see on_datagrams_need_anchor) before more DATAGRAMs
+  //  - when no retransmission timer runs, and
+  //  - when the DATAGRAMs sent since the last stream data add up to half the window. When that
+  //    stream data is acknowledged, the DATAGRAMs sent after it are in flight with nothing to
+  //    time them out; if they all are lost (a burst loss) and fill the window, nothing can be
+  //    sent ever again. Kept to half the window, they leave room for the next anchor.
+  // It is unsent stream data if there is some that may go, else an anchor the owner writes
+  // now, and it goes first.
   bool anchor_first = false;
   if (confirmed_ && dgram_count_ > 0) {
     ngtcp2_conn_stat cs;
     ngtcp2_conn_get_conn_stat(conn, &cs);
-    if (cs.loss_detection_timer == UINT64_MAX) {
+    if (cs.loss_detection_timer == UINT64_MAX || dgram_bytes_unanchored_ >= cs.cwnd / 2) {
       auto sendable = [&] {
         for (std::int64_t id : active_) {
           const Stream* s = stream(id);
@@ -623,6 +635,7 @@ long Connection::write_one(std::uint8_t* dst, std::size_t dstlen, void* path_sto
                                                   flags, d.id, &v, 1, now);
     if (accepted) {
       ++counters_.datagrams_sent;
+      dgram_bytes_unanchored_ += d.data.size();
       pop();
     }
     if (nw == NGTCP2_ERR_WRITE_MORE) continue;
@@ -670,6 +683,7 @@ long Connection::write_one(std::uint8_t* dst, std::size_t dstlen, void* path_sto
     if (ndata >= 0) {
       s->send.mark_sent(static_cast<std::size_t>(ndata));
       if (s->fin_requested && s->send.unsent_bytes() == 0) s->fin_sent = true;
+      dgram_bytes_unanchored_ = 0;  // a STREAM frame is PTO-eliciting
     }
     if (nw == NGTCP2_ERR_WRITE_MORE) continue;
     if (nw == NGTCP2_ERR_STREAM_DATA_BLOCKED) {
