@@ -6,7 +6,9 @@
 #   2. Mid-transfer, the relay carrying the traffic loses its link to qb: the channel moves to
 #      the other relay and the transfer still completes intact; the longest stall is reported.
 #   3. With 2% of packets dropped at random on the relays' links to qb (nftables), a transfer
-#      completes intact.
+#      completes intact, and no relay replaces its session to qb as stalled more than once. The
+#      output hook sees a GSO send before it is cut into packets, so a drop takes a whole burst:
+#      the loss comes in bursts, as from a full router queue.
 # Needs root (network namespaces).
 source "$(dirname "$0")/lib.sh"
 require_root
@@ -99,14 +101,20 @@ for ns in "$QR1" "$QR2"; do ip netns exec "$ns" tc qdisc del dev eth1 root; done
 for ns in "$QR1" "$QR2"; do
   ip netns exec "$ns" nft add table inet qcloss
   ip netns exec "$ns" nft add chain inet qcloss out '{ type filter hook output priority 0; policy accept; }'
-  ip netns exec "$ns" nft add chain inet qcloss fwd '{ type filter hook forward priority 0; policy accept; }'
   ip netns exec "$ns" nft add rule inet qcloss out oifname eth1 numgen random mod 100 '<' 2 counter drop
 done
 # Both paths must be up again before the lossy run (sessions re-form by discovery).
 wait_for "$WORK/qr1.log" "session up" 30 || true
 sleep 3
 want loss || { log "PASS"; exit 0; }
+stalled() { cat "$WORK/qr1.log" "$WORK/qr2.log" | grep -c "the QUIC connection stalled"; }
+stalled_before=$(stalled)
 transfer_to_file loss
+replaced=$(($(stalled) - stalled_before))
+log "loss: the relays replaced $replaced stalled sessions"
+# One is the ngtcp2 0.12.1 padded-ACK leak, rare; more is the defect this checks: a burst loss
+# that left DATAGRAMs in flight with nothing to time them out (sessions replaced every 0.5 s).
+[ "$replaced" -le 1 ] || fail "loss: the relays replaced $replaced stalled sessions"
 drops=0
 for ns in "$QR1" "$QR2"; do
   n=$(ip netns exec "$ns" nft list chain inet qcloss out | sed -n 's/.*packets \([0-9]*\).*/\1/p')
