@@ -110,15 +110,24 @@ text_id() {
 }
 
 # make_veth NS1 IF1 ADDR1 NS2 IF2 ADDR2: a veth pair between two namespaces with IPv4 addresses
-# (CIDR) on both ends; both ends up. Interface names are local to the namespaces.
+# (CIDR) on both ends; both ends up. Interface names are local to the namespaces. By default the
+# IPv4 addresses have no broadcast address, so nodes beacon and meet over IPv6 link-local only.
+# With IPV4_LAN=1 the link is an IPv4-only LAN instead: broadcast addresses, and IPv6 off on
+# both ends (so nodes can meet over IPv4 beacons only).
 make_veth() {
   local ns1=$1 if1=$2 a1=$3 ns2=$4 if2=$5 a2=$6
   local tmp1="${PREFIX}a$RANDOM" tmp2="${PREFIX}b$RANDOM"
+  local brd=()
   ip link add "$tmp1" type veth peer name "$tmp2" || fail "ip link add veth"
   ip link set "$tmp1" netns "$ns1" name "$if1" || fail "move $tmp1"
   ip link set "$tmp2" netns "$ns2" name "$if2" || fail "move $tmp2"
-  ip -n "$ns1" addr add "$a1" dev "$if1"
-  ip -n "$ns2" addr add "$a2" dev "$if2"
+  if [ "${IPV4_LAN:-}" = 1 ]; then
+    brd=(broadcast +)
+    ip netns exec "$ns1" sysctl -qw "net.ipv6.conf.$if1.disable_ipv6=1" || fail "disable IPv6"
+    ip netns exec "$ns2" sysctl -qw "net.ipv6.conf.$if2.disable_ipv6=1" || fail "disable IPv6"
+  fi
+  ip -n "$ns1" addr add "$a1" "${brd[@]}" dev "$if1"
+  ip -n "$ns2" addr add "$a2" "${brd[@]}" dev "$if2"
   ip -n "$ns1" link set "$if1" up
   ip -n "$ns2" link set "$if2" up
 }

@@ -1,5 +1,6 @@
 #!/bin/bash
-# SOCKS5 across the mesh with real curl: qa - qr - qb in namespaces (qa and qb share no link).
+# SOCKS5 across the mesh with real curl: qa - qr - qb in namespaces (qa and qb share no link),
+# on IPv4-only LANs (the nodes find each other by IPv4 broadcast beacons).
 # qb runs an HTTP server on 127.0.0.1:8000 and exposes it as mesh port 8080; qa's node runs the
 # SOCKS5 proxy. From qa, `curl --socks5-hostname` fetches http://<qb id>.fuse:8080/ through the
 # circuit qa -> qr -> qb and the end-to-end channel:
@@ -12,7 +13,7 @@
 source "$(dirname "$0")/lib.sh"
 require_root
 
-make_line 93
+IPV4_LAN=1 make_line 93
 
 make_pki "$WORK" qa qr qb
 LOG_LEVEL=info
@@ -34,6 +35,9 @@ start_bg qb in_ns "$QB" "$QC" node --config "$WORK/qb/node.toml"
 wait_for "$WORK/qa.log" "SOCKS5 proxy on 127.0.0.1:1080" 15 || fail "qa's SOCKS5 proxy did not start"
 wait_for "$WORK/qa.log" "session up: $R_ID" 30 || fail "qa found no session with qr"
 wait_for "$WORK/qb.log" "session up: $R_ID" 30 || fail "qb found no session with qr"
+grep "session up: $R_ID" "$WORK/qa.log" | grep -q "at \[::ffff:10\.93\.1\.2\]:7420" ||
+  fail "qa's session with qr is not over IPv4: $(grep "session up: $R_ID" "$WORK/qa.log")"
+log "qa and qb met qr by IPv4 broadcast beacons"
 for _ in $(seq 100); do in_ns "$QB" python3 -c 'import socket; socket.create_connection(("127.0.0.1", 8000), 1)' 2>/dev/null && break; sleep 0.1; done
 
 URL="http://$B_ID.fuse:8080"
