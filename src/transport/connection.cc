@@ -585,18 +585,23 @@ long Connection::write_one(std::uint8_t* dst, std::size_t dstlen, void* path_sto
   // 1. DATAGRAMs first: they carry other nodes' traffic (circuits) and must not queue.
   // Something PTO-eliciting must go out (see on_datagrams_need_anchor) before more DATAGRAMs
   //  - when no retransmission timer runs, and
-  //  - when the DATAGRAMs sent since the last stream data add up to half the window. When that
-  //    stream data is acknowledged, the DATAGRAMs sent after it are in flight with nothing to
-  //    time them out; if they all are lost (a burst loss) and fill the window, nothing can be
-  //    sent ever again. Kept to half the window, they leave room for the next anchor.
+  //  - before the DATAGRAM packets sent since the last stream data would pass a third of the
+  //    window. When that stream data is acknowledged, older packets are acknowledged, declared
+  //    lost or under a loss timer, but the DATAGRAMs sent after it are in flight with nothing
+  //    to time them out; if they all are lost (a burst loss) and fill the window, nothing can be
+  //    sent ever again. Kept to a third, they leave room for the next anchor even after a loss
+  //    halves the window (Reno; cubic takes 30 %).
   // It is unsent stream data if there is some that may go, else an anchor the owner writes
-  // now, and it goes first.
+  // now, and it goes first. Stream data held by flow control (the stream's or the
+  // connection's) cannot serve, and then DATAGRAMs go without it.
   bool anchor_first = false;
   if (confirmed_ && dgram_count_ > 0) {
     ngtcp2_conn_stat cs;
     ngtcp2_conn_get_conn_stat(conn, &cs);
-    if (cs.loss_detection_timer == UINT64_MAX || dgram_bytes_unanchored_ >= cs.cwnd / 2) {
+    if (cs.loss_detection_timer == UINT64_MAX ||
+        dgram_bytes_unanchored_ + cs.max_tx_udp_payload_size > cs.cwnd / 3) {
       auto sendable = [&] {
+        if (ngtcp2_conn_get_max_data_left(conn) == 0) return false;
         for (std::int64_t id : active_) {
           const Stream* s = stream(id);
           if (s != nullptr && !s->blocked && !s->write_closed) return true;
@@ -635,7 +640,9 @@ long Connection::write_one(std::uint8_t* dst, std::size_t dstlen, void* path_sto
                                                   flags, d.id, &v, 1, now);
     if (accepted) {
       ++counters_.datagrams_sent;
-      dgram_bytes_unanchored_ += d.data.size();
+      // Packet bytes, near enough (short header, AEAD tag, frame header), so that small
+      // DATAGRAMs count what their packets hold in the window.
+      dgram_bytes_unanchored_ += d.data.size() + kDatagramPacketOverhead;
       pop();
     }
     if (nw == NGTCP2_ERR_WRITE_MORE) continue;

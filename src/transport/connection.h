@@ -193,8 +193,9 @@ class Connection {
   std::size_t dgram_count_ = 0;
   std::uint64_t next_dgram_id_ = 0;
   bool dgram_want_writable_ = false;
-  // DATAGRAM payload sent since the last STREAM frame (see write_one).
+  // DATAGRAM packet bytes sent since the last STREAM frame (see write_one).
   std::uint64_t dgram_bytes_unanchored_ = 0;
+  static constexpr std::size_t kDatagramPacketOverhead = 1 + 20 + 4 + 16 + 3;
   Timestamp stall_since_ = 0;  // when the stuck congestion state was first seen (0: not stuck)
   std::uint64_t stall_in_flight_ = 0;  // bytes in flight at the last check while stuck
   bool stall_reported_ = false;

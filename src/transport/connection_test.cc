@@ -148,7 +148,7 @@ class Pair {
         largest_packet = std::max(largest_packet, p.size());
         if (gso_size == 0 || p.size() > gso_size) {
           gso_size = p.size();
-          drop = drop_to_server && drop_to_server();
+          drop = drop_to_server && drop_to_server(p.size());
         } else if (p.size() < gso_size) {
           gso_size = 0;  // a shorter packet ends the send
         }
@@ -193,8 +193,9 @@ class Pair {
 
   Timestamp now_ = kSecond;
   std::size_t largest_packet = 0;
-  // When set and true for a burst the client wrote at once, the burst is lost on the way.
-  std::function<bool()> drop_to_server;
+  // When set and true for a send of the client's (given the size of its first packet), the
+  // send's packets are lost on the way.
+  std::function<bool(std::size_t)> drop_to_server;
   // When set, the server sees the client's packets from this address (a NAT rebinding).
   std::optional<Address> nat_;
   Recorder client_obs, server_obs;
@@ -330,14 +331,14 @@ TEST_F(ConnectionTest, DatagramBurstsLostWholeNeverStall) {
     Pair p(*a_, *b_, std::nullopt, 5 * kMillisecond);
     ASSERT_TRUE(p.run([&] { return p.both_confirmed(); }));
     p.client_obs.conn = p.client.get();
-    std::uint64_t x = pat.seed, dropped = 0;
-    p.drop_to_server = [&] {  // 2 % of the sends
+    std::uint64_t x = pat.seed, dropped = 0;  // sends of DATAGRAM packets lost
+    Bytes d(1000, 7), back(60, 8);
+    p.drop_to_server = [&](std::size_t first) {  // 2 % of the sends
       x = x * 6364136223846793005ull + 1442695040888963407ull;
       bool drop = (x >> 33) % 100 < 2;
-      dropped += drop;
+      if (drop && first >= d.size()) ++dropped;  // a run of DATAGRAM packets, not an ACK
       return drop;
     };
-    Bytes d(1000, 7), back(60, 8);
     Timestamp end = p.now_ + 5 * kSecond, next_burst = p.now_, next_back = p.now_;
     p.run(
         [&] {
@@ -370,19 +371,51 @@ TEST_F(ConnectionTest, DatagramsLostWithNothingPtoElicitingIsAStall) {
   ASSERT_TRUE(p.run([&] { return p.client_obs.acked == 10; }));
   Timestamp settle = p.now_ + 200 * kMillisecond;
   p.run([&] { return p.now_ >= settle; });
-  p.drop_to_server = [] { return true; };
-  Timestamp cut = p.now_;
-  Bytes d(1000, 7);
+  p.drop_to_server = [](std::size_t) { return true; };
+  Timestamp cut = p.now_, next_back = p.now_;
+  Bytes d(1000, 7), back(60, 8);
   p.run(
       [&] {
         while (p.client->send_datagram(d).status == DatagramStatus::kAccepted) {
         }
+        // The peer keeps sending: the client reads, and answers with ACK-only packets, none of
+        // which drains its window.
+        for (; next_back <= p.now_; next_back += kMillisecond) (void)p.server->send_datagram(back);
         return p.client_obs.stalls > 0;
       },
       3 * kSecond);
+  EXPECT_GT(p.client_obs.datagrams.size(), 100u);
   ASSERT_EQ(p.client_obs.stalls, 1);
   EXPECT_GE(p.now_ - cut, Connection::kStallLimit);
   EXPECT_LT(p.now_ - cut, Connection::kStallLimit + 200 * kMillisecond);
+}
+
+// Stream data held by connection-level flow control (a peer that stopped reading) cannot be an
+// anchor: DATAGRAMs must still go (a channel's VPN packets beside a stalled proxied stream).
+TEST_F(ConnectionTest, DatagramsFlowWhileStreamsWaitForConnectionCredit) {
+  Pair p(*a_, *b_, std::nullopt, 5 * kMillisecond, 5 * kSecond, [](ConnectionSettings& s) {
+    s.initial_max_data = 32 * 1024;
+    s.manual_stream_credit = true;  // and nobody credits anything
+  });
+  ASSERT_TRUE(p.run([&] { return p.both_confirmed(); }));
+  p.client_obs.conn = p.client.get();
+  auto id = p.client->open_bidi_stream();
+  ASSERT_TRUE(id);
+  Bytes big(64 * 1024, 1);
+  ASSERT_TRUE(p.client->write_stream(*id, big, false));
+  ASSERT_TRUE(p.run([&] { return p.server_obs.received[*id] >= 30 * 1024; }));
+  Bytes d(1000, 7);
+  std::size_t sent = 0;
+  Timestamp end = p.now_ + 2 * kSecond;
+  p.run(
+      [&] {
+        while (sent < 2000 && p.client->send_datagram(d).status == DatagramStatus::kAccepted) ++sent;
+        return p.now_ >= end;
+      },
+      3 * kSecond);
+  EXPECT_LE(p.server_obs.received[*id], 32u * 1024);  // the stream is still held back
+  EXPECT_EQ(sent, 2000u);
+  EXPECT_EQ(p.server_obs.datagrams.size(), 2000u);
 }
 
 TEST_F(ConnectionTest, ApplicationCloseCarriesCodeAndReason) {
