@@ -598,8 +598,11 @@ long Connection::write_one(std::uint8_t* dst, std::size_t dstlen, void* path_sto
   if (confirmed_ && dgram_count_ > 0) {
     ngtcp2_conn_stat cs;
     ngtcp2_conn_get_conn_stat(conn, &cs);
+    // (At least one DATAGRAM between two anchors: in a window of under 3 packets the second
+    // rule would otherwise send anchors only.)
     if (cs.loss_detection_timer == UINT64_MAX ||
-        dgram_bytes_unanchored_ + cs.max_tx_udp_payload_size > cs.cwnd / 3) {
+        (dgram_bytes_unanchored_ > 0 &&
+         dgram_bytes_unanchored_ + cs.max_tx_udp_payload_size > cs.cwnd / 3)) {
       auto sendable = [&] {
         if (ngtcp2_conn_get_max_data_left(conn) == 0) return false;
         for (std::int64_t id : active_) {
