@@ -435,6 +435,9 @@ int main(int argc, char** argv) {
     });
     cc_line("channel at A", chs);
     cc_line("A's session to the next hop", ses);
+    std::printf("A's session to the next hop: %llu DATAGRAMs, %llu anchors\n",
+                static_cast<unsigned long long>(ses.datagrams_sent),
+                static_cast<unsigned long long>(ses.datagram_anchors));
     // UDP datagrams per send call (GSO batching) and per receive call (GRO and recvmmsg).
     for (auto [name, h] :
          {std::pair{"A", t.a.get()}, std::pair{"R", t.r.get()}, std::pair{"B", t.b.get()}}) {

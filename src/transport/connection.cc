@@ -188,6 +188,7 @@ Result<void> Connection::create(const Path& path, ByteView first_packet, Timesta
   ngtcp2_settings_default(&st);
   st.initial_ts = now;
   st.cc_algo = cc_algo(settings_.cc);
+  anchor_divisor_ = settings_.cc == CongestionControl::kReno ? 3 : 2;
   st.max_tx_udp_payload_size = settings_.max_tx_udp_payload_size;
   st.no_tx_udp_payload_size_shaping = settings_.payload_shaping ? 0 : 1;
   st.no_pmtud = settings_.pmtud ? 0 : 1;
@@ -585,12 +586,13 @@ long Connection::write_one(std::uint8_t* dst, std::size_t dstlen, void* path_sto
   // 1. DATAGRAMs first: they carry other nodes' traffic (circuits) and must not queue.
   // Something PTO-eliciting must go out (see on_datagrams_need_anchor) before more DATAGRAMs
   //  - when no retransmission timer runs, and
-  //  - before the DATAGRAM packets sent since the last stream data would pass a third of the
-  //    window. When that stream data is acknowledged, older packets are acknowledged, declared
-  //    lost or under a loss timer, but the DATAGRAMs sent after it are in flight with nothing
-  //    to time them out; if they all are lost (a burst loss) and fill the window, nothing can be
-  //    sent ever again. Kept to a third, they leave room for the next anchor even after a loss
-  //    halves the window (Reno; cubic takes 30 %).
+  //  - before the DATAGRAM packets sent since the last stream data would pass half the window
+  //    (a third with Reno). When that stream data is acknowledged, older packets are
+  //    acknowledged, declared lost or under a loss timer, but the DATAGRAMs sent after it are in
+  //    flight with nothing to time them out; if they all are lost (a burst loss) and fill the
+  //    window, nothing can be sent ever again. Kept under what is left of the window after a
+  //    loss (cubic keeps 70 %, Reno 50 %, BBR cuts only in ProbeRTT), they leave room for the
+  //    next anchor. Each anchor is a packet of its own (and ends a GSO send), so not less.
   // It is unsent stream data if there is some that may go, else an anchor the owner writes
   // now, and it goes first. Stream data held by flow control (the stream's or the
   // connection's) cannot serve, and then DATAGRAMs go without it.
@@ -602,7 +604,7 @@ long Connection::write_one(std::uint8_t* dst, std::size_t dstlen, void* path_sto
     // rule would otherwise send anchors only.)
     if (cs.loss_detection_timer == UINT64_MAX ||
         (dgram_bytes_unanchored_ > 0 &&
-         dgram_bytes_unanchored_ + cs.max_tx_udp_payload_size > cs.cwnd / 3)) {
+         dgram_bytes_unanchored_ + cs.max_tx_udp_payload_size > cs.cwnd / anchor_divisor_)) {
       auto sendable = [&] {
         if (ngtcp2_conn_get_max_data_left(conn) == 0) return false;
         for (std::int64_t id : active_) {

@@ -317,18 +317,23 @@ TEST_F(ConnectionTest, BlockedWhenQueueFull) {
 // loses whole bursts (one GSO send dropped). With the anchor only at the start of a burst, a
 // lost burst that filled the congestion window was in flight with nothing to time it out once
 // the anchor was acknowledged, and the session stalled for good (seen every 0.5 s under the
-// e2e test's 2 % loss). The anchors must keep such a flight to half the window.
+// e2e test's 2 % loss). The anchors must keep such a flight within what a loss leaves of the
+// window.
 TEST_F(ConnectionTest, DatagramBurstsLostWholeNeverStall) {
   struct Pattern {
     int burst;
     Duration every;
     std::uint64_t seed;
+    CongestionControl cc = CongestionControl::kCubic;
   };
   for (Pattern pat : {Pattern{30, 10 * kMillisecond, 1}, Pattern{64, 20 * kMillisecond, 2},
-                      Pattern{30, 10 * kMillisecond, 3}}) {
-    SCOPED_TRACE(::testing::Message() << "bursts of " << pat.burst << " every "
-                                      << pat.every / kMillisecond << " ms, seed " << pat.seed);
-    Pair p(*a_, *b_, std::nullopt, 5 * kMillisecond);
+                      Pattern{30, 10 * kMillisecond, 3},
+                      Pattern{30, 10 * kMillisecond, 4, CongestionControl::kReno}}) {
+    SCOPED_TRACE(::testing::Message()
+                 << "bursts of " << pat.burst << " every " << pat.every / kMillisecond
+                 << " ms, seed " << pat.seed << ", cc " << static_cast<int>(pat.cc));
+    Pair p(*a_, *b_, std::nullopt, 5 * kMillisecond, 5 * kSecond,
+           [&](ConnectionSettings& s) { s.cc = pat.cc; });
     ASSERT_TRUE(p.run([&] { return p.both_confirmed(); }));
     p.client_obs.conn = p.client.get();
     std::uint64_t x = pat.seed, dropped = 0;  // sends of DATAGRAM packets lost
@@ -340,8 +345,10 @@ TEST_F(ConnectionTest, DatagramBurstsLostWholeNeverStall) {
       return drop;
     };
     Timestamp end = p.now_ + 5 * kSecond, next_burst = p.now_, next_back = p.now_;
+    std::size_t at_4s = 0;  // DATAGRAMs that had arrived 1 s before the end
     p.run(
         [&] {
+          if (p.now_ <= end - kSecond) at_4s = p.server_obs.datagrams.size();
           for (; next_burst <= p.now_; next_burst += pat.every)
             for (int i = 0; i < pat.burst; ++i)
               if (p.client->send_datagram(d).status != DatagramStatus::kAccepted) break;
@@ -354,10 +361,15 @@ TEST_F(ConnectionTest, DatagramBurstsLostWholeNeverStall) {
     EXPECT_EQ(p.client_obs.stalls, 0);
     EXPECT_FALSE(p.client_obs.closed.has_value());
     EXPECT_GT(dropped, 5u);
-    // 5 s of bursts, less the lost ones: the flow kept going to the end.
+    // The flow kept going to the end: the last second brought a fair share of it. (With cubic,
+    // the whole 5 s of bursts arrives, less the lost ones; Reno's window stays too small under
+    // this loss to carry all of it.)
     std::uint64_t offered = 5 * kSecond / pat.every * static_cast<std::uint64_t>(pat.burst);
-    EXPECT_GT(p.server_obs.datagrams.size(), offered * 9 / 10);
-    // About one anchor per third of a window (here ~1 in 9 DATAGRAMs), not a storm of them.
+    EXPECT_GT(p.server_obs.datagrams.size() - at_4s, offered / 10);
+    if (pat.cc == CongestionControl::kCubic) {
+      EXPECT_GT(p.server_obs.datagrams.size(), offered * 9 / 10);
+    }
+    // About one anchor per half window (here ~1 in 9 DATAGRAMs), not a storm of them.
     auto st = p.client->stats();
     EXPECT_LT(st.datagram_anchors * 4, st.datagrams_sent);
   }
