@@ -197,6 +197,8 @@ class Connection {
   std::uint64_t dgram_bytes_unanchored_ = 0;
   static constexpr std::size_t kDatagramPacketOverhead = 1 + 20 + 4 + 16 + 3;
   std::uint64_t anchor_divisor_ = 2;  // of the window (see write_one); 3 with Reno
+  bool anchor_now_ = false;           // write_packets: an anchor ends this send
+  bool anchor_due_ = false;           // DATAGRAMs went while no timer ran: anchor by the end
   Timestamp stall_since_ = 0;  // when the stuck congestion state was first seen (0: not stuck)
   std::uint64_t stall_in_flight_ = 0;  // bytes in flight at the last check while stuck
   bool stall_reported_ = false;

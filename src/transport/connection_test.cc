@@ -362,14 +362,14 @@ TEST_F(ConnectionTest, DatagramBurstsLostWholeNeverStall) {
     EXPECT_FALSE(p.client_obs.closed.has_value());
     EXPECT_GT(dropped, 5u);
     // The flow kept going to the end: the last second brought a fair share of it. (With cubic,
-    // the whole 5 s of bursts arrives, less the lost ones; Reno's window stays too small under
-    // this loss to carry all of it.)
+    // 88-99 % of the 5 s of bursts arrives, and a stall cut that to 27-44 %; Reno's window stays
+    // too small under this loss to carry as much.)
     std::uint64_t offered = 5 * kSecond / pat.every * static_cast<std::uint64_t>(pat.burst);
     EXPECT_GT(p.server_obs.datagrams.size() - at_4s, offered / 10);
     if (pat.cc == CongestionControl::kCubic) {
-      EXPECT_GT(p.server_obs.datagrams.size(), offered * 9 / 10);
+      EXPECT_GT(p.server_obs.datagrams.size(), offered * 4 / 5);
     }
-    // About one anchor per half window (here ~1 in 9 DATAGRAMs), not a storm of them.
+    // About one anchor per half window (here 1 in 7 to 16 DATAGRAMs), not a storm of them.
     auto st = p.client->stats();
     EXPECT_LT(st.datagram_anchors * 4, st.datagrams_sent);
   }
