@@ -418,8 +418,13 @@ Timestamp Connection::expiry() const {
   if (state_ == State::kClosed) return kNever;
   if (state_ == State::kClosePending) return 0;
   Timestamp t = ngtcp2_conn_get_expiry(impl_->conn);
-  if (stall_since_ != 0 && !stall_reported_) t = std::min(t, stall_since_ + kStallLimit);
+  if (stall_since_ != 0 && !stall_reported_) t = std::min(t, stall_since_ + stall_limit());
   return t;
+}
+
+Duration Connection::stall_limit() const {
+  // ACKs for what is in flight come within a PTO if anything arrived; 3 of them on a slow path.
+  return std::max<Duration>(kStallLimit, 3 * ngtcp2_conn_get_pto(impl_->conn));
 }
 
 void Connection::check_stall(Timestamp now) {
@@ -440,7 +445,7 @@ void Connection::check_stall(Timestamp now) {
     return;
   }
   stall_in_flight_ = cs.bytes_in_flight;  // padded ACK-only packets only add to it
-  if (now - stall_since_ < kStallLimit) return;
+  if (now - stall_since_ < stall_limit()) return;
   stall_reported_ = true;
   logger()->warn("connection to {}: congestion window full ({} of {} bytes in flight) with "
                  "nothing in flight that could time out, for {} ms: stalled",
@@ -609,22 +614,28 @@ long Connection::write_one(std::uint8_t* dst, std::size_t dstlen, void* path_sto
         (anchor_due_ && cs.bytes_in_flight + 2 * cs.max_tx_udp_payload_size >= cs.cwnd) ||
         (dgram_bytes_unanchored_ > 0 &&
          dgram_bytes_unanchored_ + cs.max_tx_udp_payload_size > cs.cwnd / anchor_divisor_)) {
+      // With the connection's credit used up no stream data can go, and an anchor written now
+      // would only pile up behind it: the DATAGRAMs go unanchored (the stall watch is the
+      // backstop).
+      bool credit = ngtcp2_conn_get_max_data_left(conn) > 0;
       auto sendable = [&] {
-        if (ngtcp2_conn_get_max_data_left(conn) == 0) return false;
         for (std::int64_t id : active_) {
           const Stream* s = stream(id);
-          if (s != nullptr && !s->blocked && !s->write_closed) return true;
+          if (s != nullptr && !s->blocked && !s->write_closed &&
+              (s->send.unsent_bytes() > 0 || (s->fin_requested && !s->fin_sent)))
+            return true;
         }
         return false;
       };
-      anchor_first = sendable();
-      if (!anchor_first && observer_ != nullptr) {
+      anchor_first = credit && sendable();
+      if (credit && !anchor_first && observer_ != nullptr) {
         ++counters_.datagram_anchors;
         observer_->on_datagrams_need_anchor();
         anchor_first = sendable();  // the anchor just written, unless flow control holds it
       }
     }
   }
+  if (anchor_now_ && !anchor_first) return 0;  // write_packets' last packet is an anchor or none
   while (!anchor_first && confirmed_ && dgram_count_ > 0) {
     DatagramSlot& d = dgram_ring_[dgram_head_];
     auto pop = [&] {

@@ -203,6 +203,7 @@ class Connection {
   std::uint64_t stall_in_flight_ = 0;  // bytes in flight at the last check while stuck
   bool stall_reported_ = false;
   void check_stall(Timestamp now);
+  Duration stall_limit() const;  // kStallLimit, or 3 PTOs on a slow path
 
   std::uint64_t close_code_ = 0;
   std::string close_reason_;

@@ -73,17 +73,17 @@ class ConnectionObserver {
   virtual void on_datagram_lost(std::uint64_t /*id*/) {}
   // send_datagram() said kBlocked before; the queue has room again.
   virtual void on_datagrams_writable() {}
-  // DATAGRAMs are about to be sent while no retransmission timer runs. ngtcp2 0.12.1 does not
+  // DATAGRAMs need an anchor (the rules are in Connection::write_one). ngtcp2 0.12.1 does not
   // count DATAGRAM frames as PTO-eliciting (fixed upstream in 0.14, "Make DATAGRAM
   // PTO-eliciting"): when the last packets in flight carry only DATAGRAMs and are lost, nothing
   // fires, and once they fill the congestion window the connection never sends again. The owner
-  // should write a few bytes of stream data now; that frame goes first and arms the timer.
-  // Called when no stream data is waiting, so at most about once per round trip.
+  // should write a few bytes of stream data now; that frame arms the timer. Called only when no
+  // stream data is waiting and the connection's flow control lets some go: a few times per
+  // round trip at most.
   virtual void on_datagrams_need_anchor() {}
-  // The congestion window has been full for Connection::kStallLimit with nothing
-  // PTO-eliciting in flight, so nothing will ever drain it (see on_datagrams_need_anchor; also
-  // padded ACK-only packets counted in flight, fixed upstream in 1.10). The connection cannot
-  // recover; the owner should replace it.
+  // The congestion window has been full for Connection::kStallLimit (3 PTOs on a slow path),
+  // with no byte leaving it and nothing PTO-eliciting in flight, so nothing will ever drain it
+  // (see on_datagrams_need_anchor). The connection cannot recover; the owner should replace it.
   virtual void on_congestion_stalled() {}
   // The path's largest UDP payload changed (PMTUD, migration); `datagram_room` is the new
   // largest DATAGRAM payload.
