@@ -188,7 +188,6 @@ Result<void> Connection::create(const Path& path, ByteView first_packet, Timesta
   ngtcp2_settings_default(&st);
   st.initial_ts = now;
   st.cc_algo = cc_algo(settings_.cc);
-  anchor_divisor_ = settings_.cc == CongestionControl::kReno ? 3 : 2;
   st.max_tx_udp_payload_size = settings_.max_tx_udp_payload_size;
   st.no_tx_udp_payload_size_shaping = settings_.payload_shaping ? 0 : 1;
   st.no_pmtud = settings_.pmtud ? 0 : 1;
@@ -583,8 +582,12 @@ SendDatagramResult Connection::send_datagram(ByteView data) {
   return {DatagramStatus::kAccepted, slot.id};
 }
 
+std::uint64_t Connection::unanchored_limit(std::uint64_t cwnd) const {
+  return cwnd / (settings_.cc == CongestionControl::kReno ? 3 : 2);
+}
+
 long Connection::write_one(std::uint8_t* dst, std::size_t dstlen, void* path_storage, void* pinfo,
-                           Timestamp now) {
+                           Timestamp now, bool anchor_only) {
   auto* ps = static_cast<ngtcp2_path_storage*>(path_storage);
   auto* pi = static_cast<ngtcp2_pkt_info*>(pinfo);
   ngtcp2_conn* conn = impl_->conn;
@@ -602,7 +605,7 @@ long Connection::write_one(std::uint8_t* dst, std::size_t dstlen, void* path_sto
   // now. Stream data held by flow control (the stream's or the connection's) cannot serve, and
   // then DATAGRAMs go without it.
   bool anchor_first = false;
-  if (confirmed_ && (dgram_count_ > 0 || anchor_now_)) {
+  if (confirmed_ && (dgram_count_ > 0 || anchor_only)) {
     ngtcp2_conn_stat cs;
     ngtcp2_conn_get_conn_stat(conn, &cs);
     // The first rule's anchor is due by the end of this send (write_packets puts it last, where
@@ -610,10 +613,10 @@ long Connection::write_one(std::uint8_t* dst, std::size_t dstlen, void* path_sto
     // about to fill, while there is room for it. (At least one DATAGRAM between two anchors: in
     // a window of under 3 packets the second rule would otherwise send anchors only.)
     if (cs.loss_detection_timer == UINT64_MAX && dgram_count_ > 0) anchor_due_ = true;
-    if (anchor_now_ ||
+    if (anchor_only ||
         (anchor_due_ && cs.bytes_in_flight + 2 * cs.max_tx_udp_payload_size >= cs.cwnd) ||
         (dgram_bytes_unanchored_ > 0 &&
-         dgram_bytes_unanchored_ + cs.max_tx_udp_payload_size > cs.cwnd / anchor_divisor_)) {
+         dgram_bytes_unanchored_ + cs.max_tx_udp_payload_size > unanchored_limit(cs.cwnd))) {
       // With the connection's credit used up no stream data can go, and an anchor written now
       // would only pile up behind it: the DATAGRAMs go unanchored (the stall watch is the
       // backstop).
@@ -635,7 +638,7 @@ long Connection::write_one(std::uint8_t* dst, std::size_t dstlen, void* path_sto
       }
     }
   }
-  if (anchor_now_ && !anchor_first) return 0;  // write_packets' last packet is an anchor or none
+  if (anchor_only && !anchor_first) return 0;
   while (!anchor_first && confirmed_ && dgram_count_ > 0) {
     DatagramSlot& d = dgram_ring_[dgram_head_];
     auto pop = [&] {
@@ -760,9 +763,9 @@ void Connection::write_packets(Timestamp now, PacketSink& sink, std::size_t max_
   Path path;
   bool have_path = false;
   // One packet into the sink: 1 written, 0 nothing to send, -1 the connection failed.
-  auto write_packet = [&]() -> int {
+  auto write_packet = [&](bool anchor_only) -> int {
     std::span<std::uint8_t> buf = sink.buffer(max_payload);
-    long nw = write_one(buf.data(), max_payload, &ps, &pi, now);
+    long nw = write_one(buf.data(), max_payload, &ps, &pi, now, anchor_only);
     if (nw < 0) {
       fail(static_cast<int>(nw), now);
       if (state_ == State::kClosePending) write_close(now, sink);
@@ -779,7 +782,7 @@ void Connection::write_packets(Timestamp now, PacketSink& sink, std::size_t max_
     return 1;
   };
   for (std::size_t npkts = 0; npkts < max_pkts; ++npkts) {
-    int r = write_packet();
+    int r = write_packet(false);
     if (r < 0) return;
     if (r == 0) break;
     if (state_ == State::kClosed) return;
@@ -791,12 +794,9 @@ void Connection::write_packets(Timestamp now, PacketSink& sink, std::size_t max_
   if (confirmed_ && state_ == State::kOpen && dgram_bytes_unanchored_ > 0) {
     ngtcp2_conn_stat cs;
     ngtcp2_conn_get_conn_stat(impl_->conn, &cs);
-    if (anchor_due_ || dgram_bytes_unanchored_ * 2 * anchor_divisor_ > cs.cwnd) {
-      anchor_now_ = true;
-      int r = write_packet();
-      anchor_now_ = false;
-      if (r < 0) return;
-    }
+    if ((anchor_due_ || dgram_bytes_unanchored_ * 2 > unanchored_limit(cs.cwnd)) &&
+        write_packet(true) < 0)
+      return;
   }
   // Pacing starts once the handshake is done: pacing the handshake at the default initial RTT
   // (333 ms) costs ~20 ms per connection (nested-quic.md section 6.1).

@@ -162,9 +162,9 @@ class Connection {
   Stream& ensure_stream(std::int64_t id);
   void activate(std::int64_t id, Stream& s);
   // Writes one packet from the queued datagrams, streams or control frames; returns its size,
-  // 0 when there is nothing to send, or an ngtcp2 error.
+  // 0 when there is nothing to send, or an ngtcp2 error. `anchor_only`: an anchor or nothing.
   long write_one(std::uint8_t* dst, std::size_t dstlen, void* path_storage, void* pi,
-                 Timestamp now);
+                 Timestamp now, bool anchor_only = false);
   void fail(int liberr, Timestamp now);
   void write_close(Timestamp now, PacketSink& sink);
   void finish(const CloseInfo& info);
@@ -196,9 +196,9 @@ class Connection {
   // DATAGRAM packet bytes sent since the last STREAM frame (see write_one).
   std::uint64_t dgram_bytes_unanchored_ = 0;
   static constexpr std::size_t kDatagramPacketOverhead = 1 + 20 + 4 + 16 + 3;
-  std::uint64_t anchor_divisor_ = 2;  // of the window (see write_one); 3 with Reno
-  bool anchor_now_ = false;           // write_packets: an anchor ends this send
-  bool anchor_due_ = false;           // DATAGRAMs went while no timer ran: anchor by the end
+  bool anchor_due_ = false;  // DATAGRAMs went while no timer ran: anchor by the end of the send
+  // The most DATAGRAM packet bytes an anchor may leave behind it (see write_one).
+  std::uint64_t unanchored_limit(std::uint64_t cwnd) const;
   Timestamp stall_since_ = 0;  // when the stuck congestion state was first seen (0: not stuck)
   std::uint64_t stall_in_flight_ = 0;  // bytes in flight at the last check while stuck
   bool stall_reported_ = false;
