@@ -112,8 +112,9 @@ stalled_before=$(stalled)
 transfer_to_file loss
 replaced=$(($(stalled) - stalled_before))
 log "loss: the relays replaced $replaced stalled sessions"
-# One is the ngtcp2 0.12.1 padded-ACK leak, rare; more is the defect this checks: a burst loss
-# that left DATAGRAMs in flight with nothing to time them out (sessions replaced every 0.5 s).
+# One is allowed: the anchors cannot cover every state (a window cut to 2 packets by persistent
+# congestion); more is the defect this checks: a burst loss that left DATAGRAMs in flight with
+# nothing to time them out (sessions replaced every 0.5 s).
 [ "$replaced" -le 1 ] || fail "loss: the relays replaced $replaced stalled sessions"
 drops=0
 for ns in "$QR1" "$QR2"; do

@@ -67,8 +67,8 @@ done
 log "qa has circuits to qb through: $(circuits_via | tr '\n' ' ')"
 
 # The download: 32 MiB at 2 MiB/s, so about 16 s (most of it after the cut, beyond what the
-# socket buffers hold); with BULK=1 1 GiB unpaced.
-# (1 GiB with BULK=1: at over 130 MB/s 400 MiB could end before the cut.)
+# socket buffers hold); with BULK=1 1 GiB unpaced (at over 130 MB/s, 400 MiB could end before
+# the cut).
 if [ "${BULK:-0}" = 1 ]; then MIB=1024; RATE=$((1 << 40)); else MIB=32; RATE=$((2 << 20)); fi
 mkdir -p "$WORK/www"
 head -c $((MIB << 20)) /dev/urandom >"$WORK/www/blob"
