@@ -2,6 +2,9 @@
 // the TUN and as a datagram received from a peer, through parse_ipv6, classify, the ICMPv6 error
 // builders and a VpnRouter over the in-memory TUN and a mesh whose answer byte 0 picks. Must never
 // crash, hang or leak, and every ICMPv6 error it builds must parse and carry a valid checksum.
+// The same packet and copies of it whose TCP sequence numbers continue it (so that they can merge)
+// go through a TcpCoalescer: every segment must come out exactly once, and every merged packet
+// must parse and split back into its segments.
 //
 // Input layout: byte 0 = the mesh's answer (low 2 bits) and the path size (the rest); the rest is
 // the packet. Bit 7 of byte 0 turns the expose rules (InboundFilter) on.
@@ -9,8 +12,11 @@
 #include <cstdint>
 #include <cstdlib>
 
+#include <vector>
+
 #include "tun/icmpv6.h"
 #include "tun/ipv6_packet.h"
+#include "tun/tcp_coalescer.h"
 #include "tun/vpn_router.h"
 
 namespace {
@@ -44,6 +50,52 @@ void check_error(const qc::Bytes& p) {
       qc::tun::icmpv6_checksum(h->src, h->dst, qc::ByteView(p).subspan(40)) != 0) {
     std::abort();
   }
+}
+
+// The packet, then copies that continue its TCP sequence (when it looks like TCP), the fourth one
+// byte shorter (a short last segment), the sixth with a gap.
+std::vector<qc::Bytes> derived_packets(qc::ByteView packet) {
+  std::vector<qc::Bytes> out{qc::Bytes(packet.begin(), packet.end())};
+  if (packet.size() < 61) return out;
+  std::size_t header = 40 + static_cast<std::size_t>(packet[52] >> 4) * 4;
+  if (header >= packet.size()) return out;
+  for (int i = 1; i < 7; ++i) {
+    qc::Bytes p = out.back();
+    std::uint32_t seq = std::uint32_t{p[44]} << 24 | std::uint32_t{p[45]} << 16 |
+                        std::uint32_t{p[46]} << 8 | p[47];
+    seq += static_cast<std::uint32_t>(p.size() - header) + (i == 6 ? 1 : 0);
+    if (i == 4 && p.size() > header + 1) {
+      p.pop_back();
+      std::size_t len = p.size() - 40;
+      p[4] = static_cast<std::uint8_t>(len >> 8);
+      p[5] = static_cast<std::uint8_t>(len);
+    }
+    for (int k = 0; k < 4; ++k) p[44 + k] = static_cast<std::uint8_t>(seq >> (24 - 8 * k));
+    out.push_back(std::move(p));
+  }
+  return out;
+}
+
+void check_coalescer(const std::vector<qc::Bytes>& in) {
+  qc::tun::TcpCoalescer c;
+  for (const auto& p : in) c.add(p);
+  std::size_t segments = 0;
+  c.flush([&](qc::ByteView p, const qc::tun::TcpGso* gso) {
+    if (gso == nullptr) {
+      ++segments;
+      return;
+    }
+    auto parts = qc::tun::split_tcp_gso(p, *gso);
+    if (!qc::tun::parse_ipv6(p) || p.size() - 40 > qc::tun::TcpCoalescer::kMaxPayload ||
+        gso->segments < 2 || parts.size() != gso->segments) {
+      std::abort();
+    }
+    for (const auto& s : parts) {
+      if (!qc::tun::parse_ipv6(s) || s.size() > gso->header_size + gso->segment_size) std::abort();
+    }
+    segments += gso->segments;
+  });
+  if (segments != in.size() || !c.empty()) std::abort();
 }
 
 }  // namespace
@@ -84,5 +136,20 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   qc::identity::PartialId b2{};
   b2.fill(0xb2);
   router.on_mesh_datagram(b2, packet, 6);
+
+  auto derived = derived_packets(packet);
+  check_coalescer(derived);
+  // And through a router on a TUN that takes merged segments.
+  qc::tun::MemoryTun gso_tun("qc0", 1280, true);
+  qc::tun::VpnRouter gso_router(config, gso_tun, mesh);
+  for (const auto& p : derived)
+    gso_router.on_mesh_datagram(qc::tun::partial_of_address(h ? h->src : self), p, 7);
+  gso_router.flush_tun();
+  const auto& k = gso_router.counters();
+  if (k.mesh_received != derived.size() ||
+      k.tun_written != k.mesh_received - k.mesh_malformed - k.mesh_spoofed - k.mesh_not_for_us -
+                           k.mesh_filtered) {
+    std::abort();
+  }
   return 0;
 }

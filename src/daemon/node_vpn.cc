@@ -30,6 +30,8 @@ Result<void> Node::Vpn::start() {
   // "auto" starts at the IPv6 minimum, which every channel carries, and grows when channels
   // report more room (maybe_raise_mtu).
   tc.mtu = node.config_.vpn.mtu == 0 ? tun::kIpv6MinMtu : node.config_.vpn.mtu;
+  // TCP segments from one receive batch go to the kernel merged (tun::TcpCoalescer).
+  tc.tcp_gso = true;
   auto t = tun::LinuxTun::open(tc);
   if (!t) return Err(t.error().code, "VPN mode off: " + t.error().message);
   tun_ = std::move(*t);
@@ -59,6 +61,7 @@ Result<void> Node::Vpn::start() {
 
 void Node::Vpn::stop() {
   if (stopped_) return;
+  if (router_) router_->flush_tun();  // what arrived is delivered, not dropped
   stopped_ = true;
   *alive_ = false;
   if (node.dataplane_) {
@@ -294,6 +297,15 @@ void Node::Vpn::on_channel_closed(const identity::NodeId& peer, const Error& why
 void Node::Vpn::on_datagram(const identity::NodeId& peer, ByteView packet) {
   if (stopped_) return;
   router_->on_mesh_datagram(identity::partial_of(peer), packet, node.now());
+  // Held packets go to the TUN once the handler that delivers this receive batch is done (and
+  // after the sessions' ACKs for it), merged where they continue each other.
+  if (router_->tun_pending() && !tun_flush_posted_) {
+    tun_flush_posted_ = true;
+    later([this] {
+      tun_flush_posted_ = false;
+      router_->flush_tun();
+    });
+  }
 }
 
 void Node::Vpn::maybe_raise_mtu(const channel::Channel& ch) {
@@ -378,6 +390,8 @@ nlohmann::json Node::Vpn::status() const {
             {"mesh_filtered", c.mesh_filtered},
             {"mesh_not_for_us", c.mesh_not_for_us},
             {"tun_written", c.tun_written},
+            {"tun_gso_writes", c.tun_gso_writes},
+            {"tun_gso_segments", c.tun_gso_segments},
             {"tun_write_errors", c.tun_write_errors}}}};
 }
 

@@ -92,6 +92,7 @@ struct Node::Vpn final : public tun::MeshPort {
   // Peers the routing core reported unreachable, until when.
   std::map<identity::PartialId, Timestamp> unreachable_until_;
   bool waiting_ = false;        // an async_wait on the TUN is outstanding
+  bool tun_flush_posted_ = false;  // a VpnRouter::flush_tun() is posted to the loop
   Timestamp paused_since_ = 0;  // reading paused for a busy channel since (0: not paused)
   bool stopped_ = false;
   std::size_t read_batch_ = 0;

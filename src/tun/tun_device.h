@@ -14,6 +14,7 @@
 
 #include "common/bytes.h"
 #include "common/result.h"
+#include "tun/tcp_coalescer.h"
 
 namespace qc::tun {
 
@@ -30,6 +31,12 @@ class TunDevice {
   // kLimit when the device cannot take it now (the packet is dropped, as a full link drops).
   virtual Result<void> write(ByteView packet) = 0;
 
+  // True when write_tcp_gso() works (LinuxTun with a virtio-net header).
+  virtual bool tcp_gso() const { return false; }
+  // Writes one TCP super-packet made by TcpCoalescer, which the kernel takes as `gso.segments`
+  // segments in one go. Errors as write(); kUnsupported when tcp_gso() is false.
+  virtual Result<void> write_tcp_gso(ByteView packet, const TcpGso& gso);
+
   // A descriptor that polls readable when read() has a packet; -1 when there is none (the twin).
   virtual int fd() const = 0;
   // The interface name ("qc0").
@@ -42,11 +49,15 @@ class TunDevice {
 // holds what the VPN wrote back. Not thread-safe.
 class MemoryTun final : public TunDevice {
  public:
-  explicit MemoryTun(std::string name = "qc0", std::size_t mtu = 1280)
-      : name_(std::move(name)), mtu_(mtu) {}
+  // `tcp_gso`: accept write_tcp_gso(), as LinuxTun with a virtio-net header does.
+  explicit MemoryTun(std::string name = "qc0", std::size_t mtu = 1280, bool tcp_gso = false)
+      : name_(std::move(name)), mtu_(mtu), tcp_gso_(tcp_gso) {}
 
   Result<std::size_t> read(std::span<std::uint8_t> buf) override;
   Result<void> write(ByteView packet) override;
+  bool tcp_gso() const override { return tcp_gso_; }
+  // Stores the segments the kernel would cut the super-packet into (split_tcp_gso) in written().
+  Result<void> write_tcp_gso(ByteView packet, const TcpGso& gso) override;
   int fd() const override { return -1; }
   const std::string& name() const override { return name_; }
   std::size_t mtu() const override { return mtu_; }
@@ -59,6 +70,8 @@ class MemoryTun final : public TunDevice {
   std::vector<Bytes> take_written() { return std::exchange(written_, {}); }
   // Makes the next writes fail with kIo (true) or succeed again (false).
   void fail_writes(bool fail) { fail_writes_ = fail; }
+  // write_tcp_gso() calls so far.
+  std::size_t gso_writes() const { return gso_writes_; }
 
  private:
   std::string name_;
@@ -66,6 +79,8 @@ class MemoryTun final : public TunDevice {
   std::deque<Bytes> inbound_;
   std::vector<Bytes> written_;
   bool fail_writes_ = false;
+  bool tcp_gso_ = false;
+  std::size_t gso_writes_ = 0;
 };
 
 }  // namespace qc::tun

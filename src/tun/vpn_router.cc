@@ -179,11 +179,30 @@ void VpnRouter::on_mesh_datagram(const identity::PartialId& peer, ByteView packe
     }
     return;
   }
+  if (tun_.tcp_gso()) {
+    coalescer_.add(packet);
+    return;
+  }
   if (tun_.write(packet)) {
     ++counters_.tun_written;
   } else {
     ++counters_.tun_write_errors;
   }
+}
+
+void VpnRouter::flush_tun() {
+  coalescer_.flush([this](ByteView packet, const TcpGso* gso) {
+    std::size_t segments = gso != nullptr ? gso->segments : 1;
+    if (!(gso != nullptr ? tun_.write_tcp_gso(packet, *gso) : tun_.write(packet))) {
+      counters_.tun_write_errors += segments;
+      return;
+    }
+    counters_.tun_written += segments;
+    if (gso != nullptr) {
+      ++counters_.tun_gso_writes;
+      counters_.tun_gso_segments += segments;
+    }
+  });
 }
 
 void VpnRouter::answer_unreachable(Timestamp now, ByteView packet, UnreachableCode code) {

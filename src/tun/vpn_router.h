@@ -9,7 +9,9 @@
 //    after `queue_timeout`) with ICMPv6 Destination Unreachable. Nothing is dropped uncounted.
 //  mesh -> TUN: on_mesh_datagram() checks the packet, drops it (counted) unless its source is the
 //    sending peer's own address (anti-spoofing) and its destination is our address, and writes it
-//    to the TUN.
+//    to the TUN. On a TUN that takes TCP super-packets (TunDevice::tcp_gso) it is held instead,
+//    and flush_tun() writes what was held with consecutive TCP segments merged (TcpCoalescer):
+//    the caller calls it once the receive batch that delivered them is done.
 //
 // Time is a value: callers pass `now`; next_deadline() says when on_timeout() is due.
 // Threading: one thread (the node's event loop) calls everything; TunDevice and MeshPort are used
@@ -32,6 +34,7 @@
 #include "tun/inbound_filter.h"
 #include "tun/ipv6_packet.h"
 #include "tun/mesh_port.h"
+#include "tun/tcp_coalescer.h"
 #include "tun/tun_device.h"
 
 namespace qc::tun {
@@ -59,6 +62,8 @@ struct VpnCounters {
   std::uint64_t mesh_not_for_us = 0;   // dropped: destination is not our address
   std::uint64_t mesh_filtered = 0;     // dropped: not allowed by the expose rules (InboundFilter)
   std::uint64_t tun_written = 0;       // packets written to the TUN (deliveries, not ICMPv6)
+  std::uint64_t tun_gso_writes = 0;    // of which merged: TCP super-packets written
+  std::uint64_t tun_gso_segments = 0;  // and the segments in them
   std::uint64_t tun_write_errors = 0;  // writes the TUN refused (deliveries and ICMPv6)
 };
 
@@ -93,6 +98,10 @@ class VpnRouter {
   // (counted) and answered with ICMPv6 "administratively prohibited" through the mesh, so the
   // peer's application fails at once.
   void on_mesh_datagram(const identity::PartialId& peer, ByteView packet, Timestamp now);
+  // Packets held for flush_tun() (only on a TUN with tcp_gso()).
+  bool tun_pending() const { return !coalescer_.empty(); }
+  // Writes the held packets, consecutive TCP segments of one connection merged.
+  void flush_tun();
 
   // The channel to `peer` can take datagrams: the queued packets go, oldest first (those the
   // channel still refuses stay queued).
@@ -133,6 +142,7 @@ class VpnRouter {
   std::optional<InboundFilter> filter_;
   TokenBucket tun_icmp_;   // errors written to the TUN
   TokenBucket mesh_icmp_;  // errors sent into the mesh
+  TcpCoalescer coalescer_;  // deliveries held until flush_tun()
 };
 
 }  // namespace qc::tun

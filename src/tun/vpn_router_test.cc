@@ -223,6 +223,46 @@ TEST_F(VpnRouterTest, ReceivedPacketsAreCheckedThenWritten) {
   EXPECT_EQ(tun.written().size(), 1u);
 }
 
+// On a TUN that takes TCP super-packets, deliveries wait for flush_tun(); consecutive segments
+// of one connection then go as one write, the rest one by one, in order, and the counters count
+// segments.
+TEST_F(VpnRouterTest, OnAGsoTunDeliveriesWaitForTheFlushAndSegmentsMerge) {
+  MemoryTun gso_tun{"qc0", 1280, true};
+  VpnRouter r{config(), gso_tun, mesh};
+  std::vector<Bytes> in;
+  for (std::uint32_t i = 0; i < 5; ++i)
+    in.push_back(testing::make_tcp(node(0xb2), 40000, node(0xa1), 5201, 1 + i * 1000, 9, 0x10,
+                                   Bytes(1000, static_cast<std::uint8_t>(i))));
+  in.push_back(make_packet(node(0xb2), node(0xa1), 50));  // UDP: passes alone
+  for (const Bytes& p : in) r.on_mesh_datagram(partial(0xb2), p, now);
+  // Checks still come first: a spoofed segment is never held.
+  r.on_mesh_datagram(partial(0xb2), testing::make_tcp(node(0xc3), 40000, node(0xa1), 5201, 1, 9,
+                                                      0x10, Bytes(1000, 1)),
+                     now);
+  EXPECT_TRUE(gso_tun.written().empty());
+  EXPECT_TRUE(r.tun_pending());
+  r.flush_tun();
+  EXPECT_FALSE(r.tun_pending());
+  EXPECT_EQ(gso_tun.gso_writes(), 1u);
+  ASSERT_EQ(gso_tun.written().size(), in.size());
+  for (std::size_t i = 0; i < 5; ++i) {
+    Bytes expect = in[i];
+    expect[kIpv6HeaderSize + 16] = expect[kIpv6HeaderSize + 17] = 0;  // left to the kernel
+    EXPECT_EQ(gso_tun.written()[i], expect) << "segment " << i;
+  }
+  EXPECT_EQ(gso_tun.written()[5], in[5]);
+  const auto& k = r.counters();
+  EXPECT_EQ(k.tun_written, 6u);
+  EXPECT_EQ(k.tun_gso_writes, 1u);
+  EXPECT_EQ(k.tun_gso_segments, 5u);
+  EXPECT_EQ(k.mesh_spoofed, 1u);
+
+  gso_tun.fail_writes(true);
+  for (std::size_t i = 0; i < 2; ++i) r.on_mesh_datagram(partial(0xb2), in[i], now);
+  r.flush_tun();
+  EXPECT_EQ(r.counters().tun_write_errors, 2u) << "a failed super-packet loses its segments";
+}
+
 TEST_F(VpnRouterTest, ErrorsToTheTunAreRateLimitedButPacketTooBigIsNot) {
   VpnRouter::Config c = config();
   c.icmp_per_second = 10;

@@ -2,7 +2,8 @@
 # VPN mode end to end: three namespaces in a line, qa - qr - qb (qa and qb share no link), VPN
 # mode on qa and qb, qr only relays. Real programs over the cluster addresses on the TUN devices:
 #   - `ping -6` from qa to qb's cluster address answers (through the circuit via qr);
-#   - an `iperf3` TCP transfer qa -> qb completes and moves bytes;
+#   - an `iperf3` TCP transfer qa -> qb completes and moves bytes, and qb wrote its segments to
+#     the kernel merged (tun_gso_writes super-packets holding tun_gso_segments segments);
 #   - a packet to a cluster address no node has gets ICMPv6 Destination Unreachable, and ping
 #     gives up instead of hanging;
 #   - a packet whose source is not the sending node's address is dropped by the receiver and
@@ -68,6 +69,11 @@ mbps=$(echo "$js" | python3 -c 'import json,sys; d=json.load(sys.stdin); print(r
 [ "$bytes" -gt 0 ] || fail "iperf3 moved no bytes"
 log "iperf3 TCP qa -> qb: $bytes bytes received ($mbps Mbit/s, for information)"
 stop_pid "$SPID"
+gso_writes=$(status "$QB" qb | jget vpn.counters.tun_gso_writes)
+gso_segments=$(status "$QB" qb | jget vpn.counters.tun_gso_segments)
+log "qb wrote $gso_segments segments in $gso_writes merged writes"
+[ "$gso_writes" -gt 0 ] && [ "$gso_segments" -ge $((2 * gso_writes)) ] ||
+  fail "qb merged no TCP segments (tun_gso_writes $gso_writes, tun_gso_segments $gso_segments)"
 
 # 2b. The expose rules hold in VPN mode too: a listener on a port qb does not expose is not
 # reachable from the mesh, and the connect fails at once (ICMPv6 administratively prohibited).
