@@ -6,6 +6,8 @@
 # 1. plain: qr forwards IPv4; iperf3 TCP qa -> qb over the veths (the ceiling).
 # 2. quic-channel: qr forwarding off; a qc node in each namespace (LAN discovery), VPN mode on qa
 #    and qb, qr relays the circuit; iperf3 TCP qa -> qb's cluster address on the TUN devices.
+#    Twice, on fresh nodes: with merged TUN writes ([vpn] merge_writes, the default) and with
+#    every packet written on its own, and their ratio.
 # 3. with --peers DIR (the peers' benchmark scripts: testbed.sh, bench_*.sh): their testbed
 #    (namespaces named qa, qr, qb) and plain routing, WireGuard-go, Nebula relayed by qr and
 #    Yggdrasil relayed by qr (default MTU and 1420), each RUNS x DUR s, in the same invocation.
@@ -32,7 +34,7 @@ while [ $# -gt 0 ]; do
     --runs) RUNS=$2; shift 2 ;;
     --duration) DUR=$2; shift 2 ;;
     --peers) PEERS=$(cd "$2" && pwd) || exit 2; shift 2 ;;
-    -h|--help) sed -n '2,24p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -h|--help) sed -n '2,23p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) echo "vpn_peers.sh: unknown option $1 (try --help)" >&2; exit 2 ;;
   esac
 done
@@ -163,8 +165,18 @@ ip netns exec "$QR" sysctl -qw net.ipv4.ip_forward=0
 for n in qa qr qb; do
   "$QC" cert sign --ca-crt "$WORK/ca/ca.crt" --ca-key "$WORK/ca/ca.key" --name "$n" --out "$WORK/$n" \
     >/dev/null || die "qc cert sign"
-  vpn=false; [ $n != qr ] && vpn=true
-  cat >"$WORK/$n/node.toml" <<EOF
+done
+declare -A QPID
+sessions() {  # sessions NS NODE: number of neighbour sessions
+  ip netns exec "$1" "$QC" peers --json --config "$WORK/$2/node.toml" 2>/dev/null |
+    python3 -c 'import json,sys; print(len(json.load(sys.stdin)["sessions"]))' 2>/dev/null || echo 0
+}
+# start_qc MERGE: the three nodes, with [vpn] merge_writes = MERGE on qa and qb; waits until qa
+# reaches qb's cluster address over the VPN; sets B_ADDR and MTU.
+start_qc() {
+  for n in qa qr qb; do
+    vpn=false; [ $n != qr ] && vpn=true
+    cat >"$WORK/$n/node.toml" <<EOF
 log_level = "warn"
 data_dir = "$WORK/$n"
 [identity]
@@ -173,37 +185,37 @@ cert = "$WORK/$n/cert.crt"
 key = "$WORK/$n/key.pem"
 [vpn]
 enabled = $vpn
+merge_writes = $1
 [expose]
 ports = ["5201"]
 EOF
-done
-declare -A QPID
-for n in qa qr qb; do
-  ns_var="Q$(echo ${n:1} | tr a-z A-Z)"
-  bg "qc-$n" "${!ns_var}" "$QC" node --config "$WORK/$n/node.toml"
-  QPID[$n]=$LAST
-done
-sessions() {  # sessions NS NODE: number of neighbour sessions
-  ip netns exec "$1" "$QC" peers --json --config "$WORK/$2/node.toml" 2>/dev/null |
-    python3 -c 'import json,sys; print(len(json.load(sys.stdin)["sessions"]))' 2>/dev/null || echo 0
+  done
+  for n in qa qr qb; do
+    ns_var="Q$(echo ${n:1} | tr a-z A-Z)"
+    bg "qc-$n-$1" "${!ns_var}" "$QC" node --config "$WORK/$n/node.toml"
+    QPID[$n]=$LAST
+  done
+  for _ in $(seq 300); do
+    [ "$(sessions "$QA" qa)" -ge 1 ] && [ "$(sessions "$QB" qb)" -ge 1 ] && break
+    sleep 0.1
+  done
+  B_ADDR=$(ip netns exec "$QB" "$QC" status --json --config "$WORK/qb/node.toml" |
+    python3 -c 'import json,sys; print(json.load(sys.stdin)["address"])') || die "qb status"
+  local ok=0
+  for _ in $(seq 20); do
+    ip netns exec "$QA" ping -6 -c 1 -W 2 "$B_ADDR" >/dev/null 2>&1 && { ok=1; break; }
+  done
+  [ $ok = 1 ] || die "qa cannot reach qb's cluster address $B_ADDR over the VPN (logs: KEEP=1)"
+  MTU=$(ip -n "$QA" -j link show qc0 | python3 -c 'import json,sys; print(json.load(sys.stdin)[0]["mtu"])')
 }
-for _ in $(seq 300); do
-  [ "$(sessions "$QA" qa)" -ge 1 ] && [ "$(sessions "$QB" qb)" -ge 1 ] && break
-  sleep 0.1
+# Merged TUN writes (the default), then every packet written on its own, on fresh nodes.
+for merge in true false; do
+  start_qc $merge
+  log "quic-channel VPN qa -> qr -> qb ($B_ADDR, TUN MTU $MTU, merge_writes $merge): $RUNS x ${DUR}s"
+  measure "qc-merge-$merge" "$B_ADDR" "${QPID[qa]}" "${QPID[qr]}" "${QPID[qb]}" \
+    >"$WORK/qc-merge-$merge.result" || die "quic-channel measurement failed"
+  for p in "${QPID[@]}"; do stop "$p"; done
 done
-B_ADDR=$(ip netns exec "$QB" "$QC" status --json --config "$WORK/qb/node.toml" |
-  python3 -c 'import json,sys; print(json.load(sys.stdin)["address"])') || die "qb status"
-ok=0
-for _ in $(seq 20); do
-  ip netns exec "$QA" ping -6 -c 1 -W 2 "$B_ADDR" >/dev/null 2>&1 && { ok=1; break; }
-done
-[ $ok = 1 ] || die "qa cannot reach qb's cluster address $B_ADDR over the VPN (logs: KEEP=1)"
-MTU=$(ip -n "$QA" -j link show qc0 | python3 -c 'import json,sys; print(json.load(sys.stdin)[0]["mtu"])')
-log "quic-channel VPN qa -> qr -> qb ($B_ADDR, TUN MTU $MTU): $RUNS x ${DUR}s"
-measure qc "$B_ADDR" "${QPID[qa]}" "${QPID[qr]}" "${QPID[qb]}" >"$WORK/qc.result" ||
-  die "quic-channel measurement failed"
-
-for p in "${QPID[@]}"; do stop "$p"; done
 
 # 3. the peers, on their own testbed, one after the other
 if [ -n "$PEERS" ]; then
@@ -221,13 +233,14 @@ if [ -n "$PEERS" ]; then
   ) >"$WORK/peers.log" 2>&1 || log "a peer benchmark failed (see $WORK/peers.log; KEEP=1 keeps it)"
 fi
 
-python3 - "$WORK/plain.result" "$WORK/qc.result" "$MTU" "$RUNS" "$DUR" "$WORK/peers/raw.jsonl" <<'EOF'
+python3 - "$WORK/plain.result" "$WORK/qc-merge-true.result" "$MTU" "$RUNS" "$DUR" "$WORK/peers/raw.jsonl" "$WORK/qc-merge-false.result" <<'EOF'
 import json, statistics, sys
 plain = json.loads(open(sys.argv[1]).read().strip().splitlines()[-1])
 qc = json.loads(open(sys.argv[2]).read().strip().splitlines()[-1])
+single = json.loads(open(sys.argv[7]).read().strip().splitlines()[-1])
 mtu, runs, dur = sys.argv[3], sys.argv[4], sys.argv[5]
 def med(r): return statistics.median(r["mbps"]) if r["mbps"] else 0.0
-p, q = med(plain), med(qc)
+p, q, s1 = med(plain), med(qc), med(single)
 def span(r): return f"{min(r['mbps']):,.0f}-{max(r['mbps']):,.0f}" if r["mbps"] else "-"
 print()
 print(f"TCP qa -> qb, one stream, median of {runs} x {dur} s (this run)")
@@ -236,6 +249,9 @@ print("| path | tunnel MTU | Mbit/s median (min-max) | ratio to plain | RTT ms |
 print("|---|---|---|---|---|---|---|")
 print(f"| plain kernel routing | 1500 | {p:,.0f} ({span(plain)}) | 1.000 | {plain['rtt_ms']} | {sum(plain['retransmits'])} | - |")
 print(f"| quic-channel VPN, relayed by qr | {mtu} | {q:,.0f} ({span(qc)}) | {q / p if p else 0:.3f} | {qc['rtt_ms']} | {sum(qc['retransmits'])} | {', '.join(map(str, qc['cpu']))} |")
+print(f"| same, merge_writes = false | {mtu} | {s1:,.0f} ({span(single)}) | {s1 / p if p else 0:.3f} | {single['rtt_ms']} | {sum(single['retransmits'])} | {', '.join(map(str, single['cpu']))} |")
+print()
+print(f"merged TUN writes / one write per packet: {q / s1 if s1 else 0:.2f}")
 peers_file = sys.argv[6]
 try:
     rows = [json.loads(l) for l in open(peers_file) if l.strip()]

@@ -280,8 +280,9 @@ Result<NodeConfig> parse_config(std::string_view text, const std::string& base_d
       return r.fail(*ex->get("ports"), "expose.ports", p.error().message);
   }
   if (const toml::table* v = subtable(root, "vpn")) {
-    QC_TRY(r.only(*v, "vpn.", {"enabled", "device", "mtu"}));
+    QC_TRY(r.only(*v, "vpn.", {"enabled", "device", "mtu", "merge_writes"}));
     QC_TRY(r.boolean(*v, "vpn.", "enabled", &c.vpn.enabled));
+    QC_TRY(r.boolean(*v, "vpn.", "merge_writes", &c.vpn.merge_writes));
     QC_TRY(r.str(*v, "vpn.", "device", &c.vpn.device));
     // Linux interface names: 1 to 15 characters, no '/', no whitespace, not "." or "..".
     if (c.vpn.device.empty() || c.vpn.device.size() > 15 || c.vpn.device == "." ||
@@ -365,6 +366,7 @@ std::string to_toml(const NodeConfig& c) {
   } else {
     o << c.vpn.mtu << "\n";
   }
+  o << "merge_writes = " << (c.vpn.merge_writes ? "true" : "false") << "\n";
   return o.str();
 }
 

@@ -51,6 +51,7 @@
 //   enabled = false               # VPN mode: a TUN device with the node's cluster IPv6 address
 //   device = "qc0"                # its name (at most 15 characters)
 //   mtu = "auto"                  # "auto": from the channels' datagram room; or 1280..65535
+//   merge_writes = true           # TCP segments from the mesh written to the TUN merged (GSO)
 #pragma once
 
 #include <cstddef>
@@ -122,6 +123,9 @@ struct NodeConfig {
     bool enabled = false;
     std::string device = "qc0";
     std::size_t mtu = 0;  // bytes; 0 = "auto" (computed from the channels' datagram room)
+    // Consecutive TCP segments of one receive batch written as one super-packet
+    // (tun::TcpCoalescer); false writes every packet on its own.
+    bool merge_writes = true;
   } vpn;
 
   // The control socket: <data_dir>/control.sock.

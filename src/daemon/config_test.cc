@@ -225,12 +225,13 @@ TEST(Config, VpnDefaultsOff) {
   EXPECT_FALSE(c->vpn.enabled);
   EXPECT_EQ(c->vpn.device, "qc0");
   EXPECT_EQ(c->vpn.mtu, 0u);
+  EXPECT_TRUE(c->vpn.merge_writes);
 }
 
 TEST(Config, VpnKeysAndRoundTrip) {
   auto c = parse_config(std::string(kIdentity) +
                             "[vpn]\nenabled = true\ndevice = \"mesh7\"\n"
-                            "mtu = 1350\n",
+                            "mtu = 1350\nmerge_writes = false\n",
                         "/", "n.toml");
   ASSERT_TRUE(c) << c.error().to_string();
   EXPECT_TRUE(c->vpn.enabled);
@@ -241,6 +242,7 @@ TEST(Config, VpnKeysAndRoundTrip) {
   EXPECT_TRUE(again->vpn.enabled);
   EXPECT_EQ(again->vpn.device, "mesh7");
   EXPECT_EQ(again->vpn.mtu, 1350u);
+  EXPECT_FALSE(again->vpn.merge_writes);
 
   auto autom = parse_config(std::string(kIdentity) + "[vpn]\nmtu = \"auto\"\n", "/", "n.toml");
   ASSERT_TRUE(autom) << autom.error().to_string();
@@ -260,6 +262,7 @@ TEST(Config, VpnErrorsNameKeyAndLine) {
            {"[vpn]\ndevice = \"a-name-longer-than-15\"\n", "vpn.device"},
            {"[vpn]\ndevice = \"a/b\"\n", "vpn.device"},
            {"[vpn]\nenabled = \"yes\"\n", "vpn.enabled"},
+           {"[vpn]\nmerge_writes = 1\n", "vpn.merge_writes"},
            {"[vpn]\nmtuu = 1400\n", "vpn.mtuu"},
            {"vpn = true\n", "vpn"},
        }) {

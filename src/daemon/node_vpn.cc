@@ -31,7 +31,7 @@ Result<void> Node::Vpn::start() {
   // report more room (maybe_raise_mtu).
   tc.mtu = node.config_.vpn.mtu == 0 ? tun::kIpv6MinMtu : node.config_.vpn.mtu;
   // TCP segments from one receive batch go to the kernel merged (tun::TcpCoalescer).
-  tc.tcp_gso = true;
+  tc.tcp_gso = node.config_.vpn.merge_writes;
   auto t = tun::LinuxTun::open(tc);
   if (!t) return Err(t.error().code, "VPN mode off: " + t.error().message);
   tun_ = std::move(*t);
@@ -303,7 +303,11 @@ void Node::Vpn::on_datagram(const identity::NodeId& peer, ByteView packet) {
     tun_flush_posted_ = true;
     later([this] {
       tun_flush_posted_ = false;
+      bool refused = router_->counters().tun_gso_refused != 0;
       router_->flush_tun();
+      if (!refused && router_->counters().tun_gso_refused != 0)
+        node_log()->warn("VPN: {} refused a merged TCP write; writing one packet at a time",
+                         tun_->name());
     });
   }
 }
@@ -392,6 +396,8 @@ nlohmann::json Node::Vpn::status() const {
             {"tun_written", c.tun_written},
             {"tun_gso_writes", c.tun_gso_writes},
             {"tun_gso_segments", c.tun_gso_segments},
+            {"tun_gso_refused", c.tun_gso_refused},
+            {"tun_held", router_->tun_held()},
             {"tun_write_errors", c.tun_write_errors}}}};
 }
 

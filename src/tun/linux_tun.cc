@@ -57,6 +57,16 @@ int attach(const std::string& name, bool vnet_hdr) {
   return fd;
 }
 
+// True when the kernel's TUN driver offers the virtio-net header (TUNGETFEATURES).
+bool kernel_offers_vnet_hdr() {
+  int fd = ::open("/dev/net/tun", O_RDWR | O_CLOEXEC);
+  if (fd < 0) return false;
+  unsigned int features = 0;
+  bool ok = ::ioctl(fd, TUNGETFEATURES, &features) == 0 && (features & IFF_VNET_HDR) != 0;
+  ::close(fd);
+  return ok;
+}
+
 // Completes a checksum the kernel left partial (VIRTIO_NET_HDR_F_NEEDS_CSUM): the field holds
 // the pseudo-header sum, and the sum over [start, end) with it in place is the checksum.
 bool complete_checksum(std::span<std::uint8_t> p, std::size_t start, std::size_t offset) {
@@ -94,14 +104,11 @@ Result<std::unique_ptr<LinuxTun>> LinuxTun::open(const TunConfig& config) {
   auto logger = log::get("tun");
 
   bool existed = if_nametoindex(name.c_str()) != 0;
-  bool vnet_hdr = config.tcp_gso;
-  int fd = attach(name, vnet_hdr);
-  if (fd == -EINVAL && vnet_hdr) {
-    logger->warn("TUN device {}: the kernel refused a virtio-net header; writing one packet at a "
+  bool vnet_hdr = config.tcp_gso && kernel_offers_vnet_hdr();
+  if (config.tcp_gso && !vnet_hdr)
+    logger->warn("TUN device {}: the kernel offers no virtio-net header; writing one packet at a "
                  "time", name);
-    vnet_hdr = false;
-    fd = attach(name, false);
-  }
+  int fd = attach(name, vnet_hdr);
   if (fd == -EPERM || fd == -EACCES) return Err(Errc::kIo, permission_hint(name));
   if (fd == -ENOENT || fd == -ENODEV) {
     return Err(Errc::kIo, "no /dev/net/tun (" + errno_text(-fd) +
@@ -203,10 +210,10 @@ Result<void> LinuxTun::write_tcp_gso(ByteView packet, const TcpGso& gso) {
   h.gso_size = gso.segment_size;
   h.csum_start = static_cast<std::uint16_t>(kIpv6HeaderSize);
   h.csum_offset = 16;  // the TCP checksum field
-  return write_with_header(&h, packet);
+  return write_with_header(&h, packet, true);
 }
 
-Result<void> LinuxTun::write_with_header(const void* header, ByteView packet) {
+Result<void> LinuxTun::write_with_header(const void* header, ByteView packet, bool gso) {
   iovec iov[2] = {{const_cast<void*>(header), sizeof(VnetHeader)},
                   {const_cast<std::uint8_t*>(packet.data()), packet.size()}};
   for (;;) {
@@ -216,6 +223,9 @@ Result<void> LinuxTun::write_with_header(const void* header, ByteView packet) {
     if (errno == EINTR) continue;
     if (errno == EAGAIN || errno == EWOULDBLOCK || errno == ENOBUFS) {
       return Err(Errc::kLimit, "write to " + name_ + ": device busy, packet dropped");
+    }
+    if (gso && errno == EINVAL) {
+      return Err(Errc::kUnsupported, "write to " + name_ + ": the kernel refused a TCP super-packet");
     }
     return Err(Errc::kIo, "write to " + name_ + ": " + errno_text(errno));
   }

@@ -35,7 +35,7 @@ struct TunConfig {
   // A virtio-net header on every read and write (IFF_VNET_HDR), so that write_tcp_gso() can hand
   // the kernel TCP super-packets (TcpCoalescer). Reads stay plain packets with complete checksums:
   // no TSO or checksum offload is asked for on the way in. Falls back to no header, with a log
-  // line, on a kernel that refuses it.
+  // line, on a kernel that does not offer it (TUNGETFEATURES).
   bool tcp_gso = false;
 };
 
@@ -64,8 +64,9 @@ class LinuxTun final : public TunDevice {
  private:
   LinuxTun(int fd, std::string name, std::size_t mtu, int ifindex, bool vnet_hdr)
       : fd_(fd), name_(std::move(name)), mtu_(mtu), ifindex_(ifindex), vnet_hdr_(vnet_hdr) {}
-  // One write with a virtio-net header (zero for a plain packet).
-  Result<void> write_with_header(const void* header, ByteView packet);
+  // One write with a virtio-net header (zero for a plain packet; none on a device without one).
+  // `gso`: EINVAL (the kernel refuses the super-packet) is kUnsupported.
+  Result<void> write_with_header(const void* header, ByteView packet, bool gso = false);
 
   int fd_;
   std::string name_;

@@ -43,6 +43,13 @@ bool is_tcp(ByteView p) {
   return p.size() >= kTcp + 4 && (p[0] >> 4) == 6 && p[6] == kNextHeaderTcp;
 }
 
+// An IPv6 packet whose first next header is an extension header (or anything but TCP, UDP and
+// ICMPv6): it may belong to any connection between its two addresses.
+bool may_hide_a_connection(ByteView p) {
+  return p.size() >= kIpv6HeaderSize && (p[0] >> 4) == 6 && p[6] != kNextHeaderTcp && p[6] != 17 &&
+         p[6] != 58;
+}
+
 // The header size (IPv6 + TCP) of a segment that may be merged, else 0: a well-formed packet
 // (parse_ipv6's length rule), payload after the TCP header, flags ACK or ACK|PSH only, and no
 // reserved bits.
@@ -61,14 +68,26 @@ bool same_flow(const std::uint8_t* a, const std::uint8_t* b) {
   return std::memcmp(a + kAddresses, b + kAddresses, 32) == 0 && std::memcmp(a + kTcp, b + kTcp, 4) == 0;
 }
 
-// The pseudo-header sum for CHECKSUM_PARTIAL: folded, not complemented.
-std::uint16_t pseudo_header_sum(const std::uint8_t* packet, std::size_t l4_length) {
-  std::uint32_t sum = 0;
-  for (std::size_t i = kAddresses; i < kAddresses + 32; i += 2) sum += get16(packet + i);
-  sum += static_cast<std::uint32_t>(l4_length >> 16) + static_cast<std::uint32_t>(l4_length & 0xffff);
-  sum += kNextHeaderTcp;
+std::uint16_t fold(std::uint64_t sum) {
   while (sum >> 16) sum = (sum & 0xffff) + (sum >> 16);
   return static_cast<std::uint16_t>(sum);
+}
+
+// The pseudo-header sum for CHECKSUM_PARTIAL: folded, not complemented.
+std::uint16_t pseudo_header_sum(const std::uint8_t* packet, std::size_t l4_length) {
+  std::uint64_t sum = 0;
+  for (std::size_t i = kAddresses; i < kAddresses + 32; i += 2) sum += get16(packet + i);
+  sum += (l4_length >> 16) + (l4_length & 0xffff) + kNextHeaderTcp;
+  return fold(sum);
+}
+
+// The whole TCP checksum of a segment, its checksum field taken as 0.
+std::uint16_t tcp_checksum(const Bytes& s) {
+  std::uint64_t sum = pseudo_header_sum(s.data(), s.size() - kIpv6HeaderSize);
+  for (std::size_t i = kTcp; i + 1 < s.size(); i += 2)
+    if (i != kChecksum) sum += get16(s.data() + i);
+  if ((s.size() - kTcp) % 2 != 0) sum += std::uint64_t{s.back()} << 8;
+  return static_cast<std::uint16_t>(~fold(sum));
 }
 
 }  // namespace
@@ -81,10 +100,21 @@ TcpCoalescer::Group& TcpCoalescer::next_group() {
 }
 
 void TcpCoalescer::add(ByteView p) {
-  // The open merge of this packet's connection, if any (at most one is open per connection).
+  ++held_;
+  std::size_t oldest = used_ > kSearchGroups ? used_ - kSearchGroups : 0;
+  if (may_hide_a_connection(p)) {
+    for (std::size_t i = oldest; i < used_; ++i) {
+      Group& g = groups_[i];
+      if (g.open && std::memcmp(g.data.data() + kAddresses, p.data() + kAddresses, 32) == 0)
+        g.open = false;
+    }
+  }
+  // The open merge of this packet's connection, if any: at most one is open per connection
+  // among the groups searched (a packet that closes one is searched for over the same groups
+  // and more recent ones, so no later segment can join a merge from before it).
   Group* open = nullptr;
   if (is_tcp(p)) {
-    for (std::size_t i = used_; i-- > 0;) {
+    for (std::size_t i = used_; i-- > oldest;) {
       Group& g = groups_[i];
       if (g.open && same_flow(g.data.data(), p.data())) {
         open = &g;
@@ -145,9 +175,10 @@ void TcpCoalescer::flush(const std::function<void(ByteView, const TcpGso*)>& out
     out(g.data, &gso);
   }
   used_ = 0;
+  held_ = 0;
 }
 
-std::vector<Bytes> split_tcp_gso(ByteView packet, const TcpGso& gso) {
+std::vector<Bytes> split_tcp_gso(ByteView packet, const TcpGso& gso, bool checksums) {
   std::vector<Bytes> out;
   std::size_t header = gso.header_size;
   if (gso.segment_size == 0 || header < kTcp + kTcpMinHeader || header >= packet.size()) return out;
@@ -162,7 +193,7 @@ std::vector<Bytes> split_tcp_gso(ByteView packet, const TcpGso& gso) {
     put32(s.data() + kSeq, seq + static_cast<std::uint32_t>(at - header));
     bool last = at + n == packet.size();
     s[kFlags] = static_cast<std::uint8_t>((s[kFlags] & ~kFlagPsh) | (last && psh ? kFlagPsh : 0));
-    put16(s.data() + kChecksum, 0);
+    put16(s.data() + kChecksum, checksums ? tcp_checksum(s) : 0);
     out.push_back(std::move(s));
   }
   return out;

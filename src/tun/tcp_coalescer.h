@@ -14,9 +14,11 @@
 // (timestamps included); a sequence number that continues the previous segment; a payload no
 // larger than the first one's, and only after full-sized ones; at most 65535 bytes of IPv6
 // payload. PSH ends a merge. Everything else (other protocols, SYN/FIN/RST, pure ACKs) passes
-// through unchanged, and a packet that cannot join its connection's merge closes it, so no
-// connection's packets are ever reordered. Packets of different connections may be, as any
-// router may.
+// through unchanged, and a packet that cannot join its connection's merge closes it (a packet
+// with extension headers closes every merge between its two addresses), so no connection's
+// packets are ever reordered. Packets of different connections may be, as any router may. Only
+// the last kSearchGroups packets or merges are searched for a connection's merge, so a batch
+// costs O(n); an older merge just stays as it is.
 //
 // A merged packet's TCP checksum field holds the pseudo-header sum for CHECKSUM_PARTIAL (folded,
 // not complemented); the segments' own checksums are not checked here. The channel's AEAD already
@@ -47,10 +49,14 @@ class TcpCoalescer {
  public:
   // Largest IPv6 payload of a merged packet.
   static constexpr std::size_t kMaxPayload = 65535;
+  // How many of the latest groups (merges and packets passing alone) a packet is matched against.
+  static constexpr std::size_t kSearchGroups = 16;
 
   // Takes a copy of one whole IPv6 packet.
   void add(ByteView packet);
   bool empty() const { return used_ == 0; }
+  // Packets held (add() calls since the last flush).
+  std::size_t held() const { return held_; }
   // Hands every packet over in order and empties the coalescer: `gso` is null for a packet
   // that passes through unchanged.
   void flush(const std::function<void(ByteView packet, const TcpGso* gso)>& out);
@@ -69,11 +75,13 @@ class TcpCoalescer {
 
   std::vector<Group> groups_;  // groups_[0, used_) are in use; the rest keep their buffers
   std::size_t used_ = 0;
+  std::size_t held_ = 0;
 };
 
-// The inverse of a merge, for tests and the fuzz target: the segments a TcpGso packet stands for,
-// each with its IPv6 payload length, sequence number and flags set as the kernel's segmentation
-// would (PSH on the last one only) and a checksum field of 0.
-std::vector<Bytes> split_tcp_gso(ByteView packet, const TcpGso& gso);
+// The inverse of a merge: the segments a TcpGso packet stands for, each with its IPv6 payload
+// length, sequence number and flags set as the kernel's segmentation would (PSH on the last one
+// only), and its TCP checksum computed (`checksums`) or 0. VpnRouter writes them one by one when
+// a device refuses a super-packet; tests and the fuzz target check merges with it.
+std::vector<Bytes> split_tcp_gso(ByteView packet, const TcpGso& gso, bool checksums = false);
 
 }  // namespace qc::tun

@@ -5,6 +5,8 @@
 
 #include <gtest/gtest.h>
 
+#include <map>
+
 #include "tun/test_packets.h"
 
 namespace qc::tun {
@@ -86,6 +88,42 @@ TEST(TcpCoalescer, MergesConsecutiveSegmentsOfOneConnection) {
     EXPECT_EQ(back[i], without_checksum(in[i])) << "segment " << i;
 }
 
+// What the kernel does with CHECKSUM_PARTIAL (sum from the TCP header on, with the pseudo-header
+// sum in the field, complemented) must give the checksum of the whole merged packet.
+TEST(TcpCoalescer, TheMergedPacketsChecksumCompletesCorrectly) {
+  TcpCoalescer c;
+  for (int i = 0; i < 6; ++i) c.add(segment(i));
+  c.add(make_tcp(kSrc, 40000, kDst, 5201, 1000 + 6 * 1300, 77, 0x10, payload(333, 6),
+                 kTimestamps));  // an odd total length
+  auto out = drain(c);
+  ASSERT_EQ(out.size(), 1u);
+  Bytes m = out[0].packet;
+  ByteView tcp(m.data() + kIpv6HeaderSize, m.size() - kIpv6HeaderSize);
+  std::uint32_t sum = 0;
+  for (std::size_t i = 0; i < tcp.size(); i += 2)
+    sum += static_cast<std::uint32_t>(tcp[i] << 8 | (i + 1 < tcp.size() ? tcp[i + 1] : 0));
+  while (sum >> 16) sum = (sum & 0xffff) + (sum >> 16);
+  auto completed = static_cast<std::uint16_t>(~sum);
+  m[kIpv6HeaderSize + 16] = m[kIpv6HeaderSize + 17] = 0;
+  EXPECT_EQ(completed, testing::l4_checksum(kSrc, kDst, 6,
+                                            ByteView(m.data() + kIpv6HeaderSize,
+                                                     m.size() - kIpv6HeaderSize)));
+}
+
+// Split with checksums (what VpnRouter writes when a device refuses super-packets): each segment
+// is the original one, checksum included.
+TEST(TcpCoalescer, SplitWithChecksumsGivesBackTheOriginals) {
+  TcpCoalescer c;
+  std::vector<Bytes> in;
+  for (int i = 0; i < 4; ++i) in.push_back(segment(i));
+  in.push_back(make_tcp(kSrc, 40000, kDst, 5201, 1000 + 4 * 1300, 77, 0x18, payload(101, 4),
+                        kTimestamps));
+  for (const Bytes& p : in) c.add(p);
+  auto out = drain(c);
+  ASSERT_EQ(out.size(), 1u);
+  EXPECT_EQ(split_tcp_gso(out[0].packet, out[0].info, true), in);
+}
+
 TEST(TcpCoalescer, ALoneSegmentPassesUnchanged) {
   TcpCoalescer c;
   Bytes s = segment(0);
@@ -142,8 +180,13 @@ TEST(TcpCoalescer, OnlyIdenticalHeadersMerge) {
   other_hop_limit[7] = 63;
   Bytes other_flow_label = segment(1);
   other_flow_label[3] = 5;
+  Bytes other_traffic_class = segment(1);
+  other_traffic_class[1] |= 0x10;
+  Bytes accurate_ecn_bit = segment(1);  // the reserved bit next to the data offset (AE)
+  accurate_ecn_bit[kIpv6HeaderSize + 12] |= 1;
+  Bytes cwr = segment(1, 1300, 0x90);
   for (const Bytes& second : {other_ack, other_options, other_window, other_hop_limit,
-                              other_flow_label}) {
+                              other_flow_label, other_traffic_class, accurate_ecn_bit, cwr}) {
     TcpCoalescer c;
     c.add(segment(0));
     c.add(second);
@@ -181,6 +224,23 @@ TEST(TcpCoalescer, ControlSegmentsPassAndKeepTheirPlace) {
   EXPECT_EQ(out[1].packet, pure_ack);
 }
 
+// A packet with an extension header may be part of any connection between its two addresses: it
+// closes their merges, so nothing of theirs after it joins a merge from before it.
+TEST(TcpCoalescer, AnExtensionHeaderClosesTheMergesBetweenItsAddresses) {
+  TcpCoalescer c;
+  c.add(segment(0));
+  c.add(segment(1));
+  Bytes with_options = make_packet(kSrc, kDst, 64, 60);  // destination options first
+  c.add(with_options);
+  c.add(segment(2));
+  c.add(segment(3));
+  auto out = drain(c);
+  ASSERT_EQ(out.size(), 3u);
+  EXPECT_EQ(out[0].info.segments, 2);
+  EXPECT_EQ(out[1].packet, with_options);
+  EXPECT_EQ(out[2].info.segments, 2);
+}
+
 TEST(TcpCoalescer, PshEndsAMerge) {
   TcpCoalescer c;
   c.add(segment(0));
@@ -211,6 +271,30 @@ TEST(TcpCoalescer, ConnectionsMergeSeparatelyEachInItsOwnOrder) {
       EXPECT_EQ(back[i], without_checksum(segment(i, 1300, 0x10, k == 0 ? 40000 : 40001)));
   }
   EXPECT_EQ(out[2].packet, udp);
+}
+
+// More connections at once than the coalescer searches: fewer merges, but every connection's
+// segments still come out once each and in order.
+TEST(TcpCoalescer, ManyConnectionsAtOnceKeepEachOneInOrder) {
+  TcpCoalescer c;
+  constexpr int kConnections = 40;
+  for (int i = 0; i < 6; ++i)
+    for (int k = 0; k < kConnections; ++k)
+      c.add(segment(i, 1300, 0x10, static_cast<std::uint16_t>(40000 + k)));
+  EXPECT_EQ(c.held(), 6u * kConnections);
+  std::map<std::uint16_t, std::vector<Bytes>> seen;
+  c.flush([&](ByteView p, const TcpGso* g) {
+    std::vector<Bytes> parts = g ? split_tcp_gso(p, *g, true) : std::vector<Bytes>{Bytes(p.begin(), p.end())};
+    for (Bytes& s : parts)
+      seen[static_cast<std::uint16_t>(s[kIpv6HeaderSize] << 8 | s[kIpv6HeaderSize + 1])].push_back(s);
+  });
+  ASSERT_EQ(seen.size(), static_cast<std::size_t>(kConnections));
+  for (int k = 0; k < kConnections; ++k) {
+    auto& v = seen[static_cast<std::uint16_t>(40000 + k)];
+    ASSERT_EQ(v.size(), 6u);
+    for (int i = 0; i < 6; ++i)
+      EXPECT_EQ(v[i], segment(i, 1300, 0x10, static_cast<std::uint16_t>(40000 + k)));
+  }
 }
 
 TEST(TcpCoalescer, MergesStayWithinTheIpv6PayloadLimitAnd64Segments) {

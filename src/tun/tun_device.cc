@@ -24,7 +24,7 @@ Result<void> MemoryTun::write(ByteView packet) {
 }
 
 Result<void> MemoryTun::write_tcp_gso(ByteView packet, const TcpGso& gso) {
-  if (!tcp_gso_) return TunDevice::write_tcp_gso(packet, gso);
+  if (!tcp_gso_ || refuse_gso_) return TunDevice::write_tcp_gso(packet, gso);
   if (fail_writes_) return Err(Errc::kIo, "write to " + name_ + ": device is down (test)");
   ++gso_writes_;
   for (Bytes& s : split_tcp_gso(packet, gso)) written_.push_back(std::move(s));

@@ -72,6 +72,8 @@ class MemoryTun final : public TunDevice {
   void fail_writes(bool fail) { fail_writes_ = fail; }
   // write_tcp_gso() calls so far.
   std::size_t gso_writes() const { return gso_writes_; }
+  // Makes write_tcp_gso() fail with kUnsupported, as a kernel that refuses super-packets.
+  void refuse_gso(bool refuse) { refuse_gso_ = refuse; }
 
  private:
   std::string name_;
@@ -80,6 +82,7 @@ class MemoryTun final : public TunDevice {
   std::vector<Bytes> written_;
   bool fail_writes_ = false;
   bool tcp_gso_ = false;
+  bool refuse_gso_ = false;
   std::size_t gso_writes_ = 0;
 };
 

@@ -179,10 +179,14 @@ void VpnRouter::on_mesh_datagram(const identity::PartialId& peer, ByteView packe
     }
     return;
   }
-  if (tun_.tcp_gso()) {
+  if (tun_.tcp_gso() && counters_.tun_gso_refused == 0) {
     coalescer_.add(packet);
     return;
   }
+  write_delivery(packet);
+}
+
+void VpnRouter::write_delivery(ByteView packet) {
   if (tun_.write(packet)) {
     ++counters_.tun_written;
   } else {
@@ -192,16 +196,25 @@ void VpnRouter::on_mesh_datagram(const identity::PartialId& peer, ByteView packe
 
 void VpnRouter::flush_tun() {
   coalescer_.flush([this](ByteView packet, const TcpGso* gso) {
-    std::size_t segments = gso != nullptr ? gso->segments : 1;
-    if (!(gso != nullptr ? tun_.write_tcp_gso(packet, *gso) : tun_.write(packet))) {
-      counters_.tun_write_errors += segments;
+    if (gso == nullptr) {
+      write_delivery(packet);
       return;
     }
-    counters_.tun_written += segments;
-    if (gso != nullptr) {
-      ++counters_.tun_gso_writes;
-      counters_.tun_gso_segments += segments;
+    if (counters_.tun_gso_refused == 0) {
+      auto r = tun_.write_tcp_gso(packet, *gso);
+      if (r) {
+        counters_.tun_written += gso->segments;
+        ++counters_.tun_gso_writes;
+        counters_.tun_gso_segments += gso->segments;
+        return;
+      }
+      if (r.error().code != Errc::kUnsupported) {
+        counters_.tun_write_errors += gso->segments;
+        return;
+      }
+      counters_.tun_gso_refused = 1;  // this device takes no super-packets after all
     }
+    for (const Bytes& s : split_tcp_gso(packet, *gso, true)) write_delivery(s);
   });
 }
 

@@ -61,10 +61,12 @@ struct VpnCounters {
   std::uint64_t mesh_spoofed = 0;      // dropped: source is not the sending peer's address
   std::uint64_t mesh_not_for_us = 0;   // dropped: destination is not our address
   std::uint64_t mesh_filtered = 0;     // dropped: not allowed by the expose rules (InboundFilter)
-  std::uint64_t tun_written = 0;       // packets written to the TUN (deliveries, not ICMPv6)
-  std::uint64_t tun_gso_writes = 0;    // of which merged: TCP super-packets written
-  std::uint64_t tun_gso_segments = 0;  // and the segments in them
-  std::uint64_t tun_write_errors = 0;  // writes the TUN refused (deliveries and ICMPv6)
+  std::uint64_t tun_written = 0;       // packets delivered to the TUN (segments of a merged write
+                                       // count one each; not ICMPv6)
+  std::uint64_t tun_gso_writes = 0;    // merged writes: TCP super-packets written
+  std::uint64_t tun_gso_segments = 0;  // the segments in them (also in tun_written)
+  std::uint64_t tun_write_errors = 0;  // packets (segments) the TUN refused, deliveries and ICMPv6
+  std::uint64_t tun_gso_refused = 0;   // 1 once the device refused a super-packet: merging is off  // writes the TUN refused (deliveries and ICMPv6)
 };
 
 class VpnRouter {
@@ -98,9 +100,13 @@ class VpnRouter {
   // (counted) and answered with ICMPv6 "administratively prohibited" through the mesh, so the
   // peer's application fails at once.
   void on_mesh_datagram(const identity::PartialId& peer, ByteView packet, Timestamp now);
-  // Packets held for flush_tun() (only on a TUN with tcp_gso()).
+  // Packets held for flush_tun() (only on a TUN with tcp_gso()); until the flush they are in
+  // mesh_received and in no outcome counter.
   bool tun_pending() const { return !coalescer_.empty(); }
-  // Writes the held packets, consecutive TCP segments of one connection merged.
+  std::size_t tun_held() const { return coalescer_.held(); }
+  // Writes the held packets, consecutive TCP segments of one connection merged. A device that
+  // refuses a super-packet as unsupported gets its segments one by one (with their checksums),
+  // and no more merges.
   void flush_tun();
 
   // The channel to `peer` can take datagrams: the queued packets go, oldest first (those the
@@ -143,6 +149,8 @@ class VpnRouter {
   TokenBucket tun_icmp_;   // errors written to the TUN
   TokenBucket mesh_icmp_;  // errors sent into the mesh
   TcpCoalescer coalescer_;  // deliveries held until flush_tun()
+  // Delivers one packet with write() and counts it.
+  void write_delivery(ByteView packet);
 };
 
 }  // namespace qc::tun

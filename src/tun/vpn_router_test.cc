@@ -259,8 +259,30 @@ TEST_F(VpnRouterTest, OnAGsoTunDeliveriesWaitForTheFlushAndSegmentsMerge) {
 
   gso_tun.fail_writes(true);
   for (std::size_t i = 0; i < 2; ++i) r.on_mesh_datagram(partial(0xb2), in[i], now);
+  EXPECT_EQ(r.tun_held(), 2u);
   r.flush_tun();
   EXPECT_EQ(r.counters().tun_write_errors, 2u) << "a failed super-packet loses its segments";
+}
+
+// A device that refuses super-packets as unsupported gets the segments one by one, whole (their
+// checksums computed again), and nothing is held any more.
+TEST_F(VpnRouterTest, ADeviceRefusingSuperPacketsGetsSegmentsOneByOne) {
+  MemoryTun gso_tun{"qc0", 1280, true};
+  gso_tun.refuse_gso(true);
+  VpnRouter r{config(), gso_tun, mesh};
+  std::vector<Bytes> in;
+  for (std::uint32_t i = 0; i < 4; ++i)
+    in.push_back(testing::make_tcp(node(0xb2), 40000, node(0xa1), 5201, 1 + i * 1000, 9, 0x10,
+                                   Bytes(1000, static_cast<std::uint8_t>(i))));
+  for (const Bytes& p : in) r.on_mesh_datagram(partial(0xb2), p, now);
+  r.flush_tun();
+  EXPECT_EQ(gso_tun.written(), in);
+  EXPECT_EQ(r.counters().tun_gso_refused, 1u);
+  EXPECT_EQ(r.counters().tun_written, 4u);
+  EXPECT_EQ(r.counters().tun_write_errors, 0u);
+  r.on_mesh_datagram(partial(0xb2), in[0], now);
+  EXPECT_FALSE(r.tun_pending()) << "written at once from now on";
+  EXPECT_EQ(gso_tun.written().size(), 5u);
 }
 
 TEST_F(VpnRouterTest, ErrorsToTheTunAreRateLimitedButPacketTooBigIsNot) {
