@@ -2,19 +2,12 @@
 
 #include <algorithm>
 
+#include "tun/inet_checksum.h"
+
 namespace qc::tun {
 namespace {
 
 constexpr std::uint8_t kHopLimit = 64;
-
-std::uint32_t add_bytes(std::uint32_t sum, ByteView b) {
-  std::size_t i = 0;
-  for (; i + 1 < b.size(); i += 2) sum += static_cast<std::uint32_t>((b[i] << 8) | b[i + 1]);
-  if (i < b.size()) sum += static_cast<std::uint32_t>(b[i] << 8);
-  // Fold now and then so a 64 KB input cannot overflow 32 bits.
-  while (sum >> 16) sum = (sum & 0xffff) + (sum >> 16);
-  return sum;
-}
 
 bool is_multicast(const identity::Ipv6& a) {
   return a[0] == 0xff;
@@ -55,15 +48,8 @@ Bytes make_error(const identity::Ipv6& self, const identity::Ipv6& to, std::uint
 
 std::uint16_t icmpv6_checksum(const identity::Ipv6& src, const identity::Ipv6& dst,
                               ByteView message) {
-  std::uint32_t sum = 0;
-  sum = add_bytes(sum, src);
-  sum = add_bytes(sum, dst);
-  auto len = static_cast<std::uint32_t>(message.size());
-  sum += (len >> 16) + (len & 0xffff);
-  sum += kNextHeaderIcmpv6;
-  sum = add_bytes(sum, message);
-  while (sum >> 16) sum = (sum & 0xffff) + (sum >> 16);
-  return static_cast<std::uint16_t>(~sum & 0xffff);
+  return checksum_of(
+      checksum_add(pseudo_header_sum(src, dst, message.size(), kNextHeaderIcmpv6), message));
 }
 
 bool may_answer_with_error(const Ipv6Header& h, ByteView original, bool packet_too_big) {

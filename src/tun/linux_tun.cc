@@ -11,6 +11,7 @@
 #include <cstring>
 
 #include "common/log.h"
+#include "tun/inet_checksum.h"
 #include "tun/ipv6_packet.h"
 #include "tun/rtnetlink.h"
 
@@ -71,11 +72,7 @@ bool kernel_offers_vnet_hdr() {
 // the pseudo-header sum, and the sum over [start, end) with it in place is the checksum.
 bool complete_checksum(std::span<std::uint8_t> p, std::size_t start, std::size_t offset) {
   if (start + offset + 2 > p.size()) return false;
-  std::uint32_t sum = 0;
-  for (std::size_t i = start; i + 1 < p.size(); i += 2) sum += std::uint32_t{p[i]} << 8 | p[i + 1];
-  if ((p.size() - start) % 2 != 0) sum += std::uint32_t{p.back()} << 8;
-  while (sum >> 16) sum = (sum & 0xffff) + (sum >> 16);
-  auto c = static_cast<std::uint16_t>(~sum);
+  std::uint16_t c = checksum_of(checksum_add(0, p.subspan(start)));
   if (c == 0 && offset == 6) c = 0xffff;  // UDP: 0 means "no checksum"
   p[start + offset] = static_cast<std::uint8_t>(c >> 8);
   p[start + offset + 1] = static_cast<std::uint8_t>(c);

@@ -2,6 +2,7 @@
 
 #include <cstring>
 
+#include "tun/inet_checksum.h"
 #include "tun/ipv6_packet.h"
 
 namespace qc::tun {
@@ -68,26 +69,10 @@ bool same_flow(const std::uint8_t* a, const std::uint8_t* b) {
   return std::memcmp(a + kAddresses, b + kAddresses, 32) == 0 && std::memcmp(a + kTcp, b + kTcp, 4) == 0;
 }
 
-std::uint16_t fold(std::uint64_t sum) {
-  while (sum >> 16) sum = (sum & 0xffff) + (sum >> 16);
-  return static_cast<std::uint16_t>(sum);
-}
-
-// The pseudo-header sum for CHECKSUM_PARTIAL: folded, not complemented.
-std::uint16_t pseudo_header_sum(const std::uint8_t* packet, std::size_t l4_length) {
-  std::uint64_t sum = 0;
-  for (std::size_t i = kAddresses; i < kAddresses + 32; i += 2) sum += get16(packet + i);
-  sum += (l4_length >> 16) + (l4_length & 0xffff) + kNextHeaderTcp;
-  return fold(sum);
-}
-
-// The whole TCP checksum of a segment, its checksum field taken as 0.
-std::uint16_t tcp_checksum(const Bytes& s) {
-  std::uint64_t sum = pseudo_header_sum(s.data(), s.size() - kIpv6HeaderSize);
-  for (std::size_t i = kTcp; i + 1 < s.size(); i += 2)
-    if (i != kChecksum) sum += get16(s.data() + i);
-  if ((s.size() - kTcp) % 2 != 0) sum += std::uint64_t{s.back()} << 8;
-  return static_cast<std::uint16_t>(~fold(sum));
+// The pseudo-header sum of a TCP packet whose TCP part is `l4_length` bytes.
+std::uint32_t tcp_pseudo_header_sum(const std::uint8_t* packet, std::size_t l4_length) {
+  return pseudo_header_sum(ByteView(packet + kAddresses, 16), ByteView(packet + kAddresses + 16, 16),
+                           l4_length, kNextHeaderTcp);
 }
 
 }  // namespace
@@ -169,7 +154,7 @@ void TcpCoalescer::flush(const std::function<void(ByteView, const TcpGso*)>& out
     }
     std::size_t l4 = g.data.size() - kIpv6HeaderSize;
     put16(g.data.data() + kPayloadLength, l4);
-    put16(g.data.data() + kChecksum, pseudo_header_sum(g.data.data(), l4));
+    put16(g.data.data() + kChecksum, tcp_pseudo_header_sum(g.data.data(), l4));
     TcpGso gso{static_cast<std::uint16_t>(g.segment_size), static_cast<std::uint16_t>(g.header_size),
                g.segments};
     out(g.data, &gso);
@@ -193,7 +178,12 @@ std::vector<Bytes> split_tcp_gso(ByteView packet, const TcpGso& gso, bool checks
     put32(s.data() + kSeq, seq + static_cast<std::uint32_t>(at - header));
     bool last = at + n == packet.size();
     s[kFlags] = static_cast<std::uint8_t>((s[kFlags] & ~kFlagPsh) | (last && psh ? kFlagPsh : 0));
-    put16(s.data() + kChecksum, checksums ? tcp_checksum(s) : 0);
+    put16(s.data() + kChecksum, 0);
+    if (checksums) {
+      ByteView tcp = ByteView(s).subspan(kTcp);
+      put16(s.data() + kChecksum,
+            checksum_of(checksum_add(tcp_pseudo_header_sum(s.data(), tcp.size()), tcp)));
+    }
     out.push_back(std::move(s));
   }
   return out;
